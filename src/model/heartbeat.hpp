@@ -1,0 +1,16 @@
+#pragma once
+
+#include <cstdint>
+
+#include "model/entities.hpp"
+
+namespace mf {
+
+// Seconds a heartbeat is throttled for, and the wait the server advertises to clients.
+inline constexpr std::int64_t kHeartbeatIntervalSeconds = 10;
+
+// Whether a run or task created with these system tags comes from a client that sends
+// heartbeats, by the reference's rule (spec 7.5), quirks included.
+bool sends_heartbeats(const JsonText& system_tags);
+
+}  // namespace mf
