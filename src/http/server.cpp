@@ -1,0 +1,301 @@
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "http/url.hpp"
+
+namespace mf::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// What the reference's web framework sends on an unhandled exception (spec E6).
+Reply framework_error() {
+    Reply reply;
+    reply.status = 500;
+    reply.body = "500 Internal Server Error\n\nServer got itself in trouble";
+    reply.version_header = false;
+    reply.close_connection = true;
+    return reply;
+}
+
+Reply limit_error(unsigned status, std::string_view what) {
+    Reply reply;
+    reply.status = status;
+    reply.body = "\"" + std::string(what) + "\"";
+    reply.version_header = false;
+    reply.close_connection = true;
+    return reply;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    struct Connection {
+        tcp::socket* socket = nullptr;
+        bool busy = false;  // between reading a request's first byte and writing its reply
+    };
+
+    struct Worker {
+        asio::io_context io{1};
+        tcp::acceptor acceptor{io};
+        std::list<Connection> connections;  // touched only by this worker's thread
+        std::thread thread;
+    };
+
+    ServerOptions options;
+    const Router& router;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::uint16_t bound_port = 0;
+    std::atomic<bool> stopping{false};
+    std::mutex state_mutex;
+    std::condition_variable state_changed;
+    bool stop_requested = false;
+    bool stopped = false;
+
+    Impl(ServerOptions o, const Router& r) : options(std::move(o)), router(r) {}
+
+    void bind(Worker& worker, const tcp::endpoint& endpoint) {
+        worker.acceptor.open(endpoint.protocol());
+        worker.acceptor.set_option(tcp::acceptor::reuse_address(true));
+        worker.acceptor.set_option(reuse_port(true));
+        worker.acceptor.bind(endpoint);
+        worker.acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+
+    asio::awaitable<void> accept_loop(Worker& worker) {
+        while (!stopping) {
+            auto [ec, socket] = co_await worker.acceptor.async_accept(kTuple);
+            if (ec) {
+                if (stopping || ec == asio::error::operation_aborted) co_return;
+                spdlog::warn("accept failed: {}", ec.message());
+                // Out of descriptors or similar: give in-flight requests a moment to end.
+                asio::steady_timer pause(worker.io, std::chrono::milliseconds(50));
+                co_await pause.async_wait(kTuple);
+                continue;
+            }
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            asio::co_spawn(worker.io, session(worker, std::move(socket)), asio::detached);
+        }
+    }
+
+    Request to_request(bhttp::request<bhttp::string_body>& message, std::string_view remote,
+                       Reply* error) {
+        Request request;
+        request.method = std::string(message.method_string());
+        request.target = std::string(message.target());
+        request.remote_address = std::string(remote);
+        for (const auto& field : message) {
+            request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+        }
+        auto question = request.target.find('?');
+        if (question != std::string::npos) {
+            auto query = parse_query(std::string_view(request.target).substr(question + 1));
+            if (!query) {
+                *error = limit_error(400, "malformed percent-encoding in query string");
+                error->close_connection = false;
+            } else {
+                request.query = std::move(*query);
+            }
+        }
+        request.body = std::move(message.body());
+        return request;
+    }
+
+    asio::awaitable<Reply> dispatch(Request& request) {
+        std::string_view target = request.target;
+        auto path = target.substr(0, target.find('?'));
+        auto match = router.match(request.method, path);
+        if (!match.handler) co_return std::move(match.fallback);
+        request.route = std::string(match.route);
+        request.path_params = std::move(match.params);
+        try {
+            co_return co_await (*match.handler)(request);
+        } catch (const std::exception& e) {
+            spdlog::error("unhandled error in {} {}: {}", request.method, request.route, e.what());
+        }
+        co_return framework_error();
+    }
+
+    bhttp::response<bhttp::string_body> to_response(Reply&& reply, unsigned version,
+                                                    bool keep_alive) {
+        bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(reply.status),
+                                                     version};
+        response.set(bhttp::field::content_type, reply.content_type);
+        if (reply.version_header) response.set("METADATA_SERVICE_VERSION", options.service_version);
+        for (auto& [name, value] : reply.headers) response.set(name, value);
+        response.body() = std::move(reply.body);
+        response.keep_alive(keep_alive && !reply.close_connection);
+        response.prepare_payload();
+        return response;
+    }
+
+    asio::awaitable<void> session(Worker& worker, tcp::socket socket) {
+        std::string remote;
+        {
+            boost::system::error_code ec;
+            auto endpoint = socket.remote_endpoint(ec);
+            if (!ec) remote = endpoint.address().to_string();
+        }
+        beast::tcp_stream stream(std::move(socket));
+        auto self = worker.connections.insert(worker.connections.end(),
+                                              Connection{&stream.socket(), false});
+        beast::flat_buffer buffer;
+        while (!stopping) {
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+            parser.body_limit(options.body_limit);
+
+            stream.expires_after(options.idle_timeout);
+            auto [header_ec, header_bytes] =
+                co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+            self->busy = true;
+            std::optional<Reply> early;
+            if (header_ec == bhttp::error::body_limit) {
+                early = limit_error(413, "request body too large");
+            } else if (header_ec == bhttp::error::header_limit) {
+                early = limit_error(431, "request header fields too large");
+            } else if (header_ec) {
+                if (header_ec != bhttp::error::end_of_stream &&
+                    header_ec != beast::error::timeout &&
+                    header_ec != asio::error::operation_aborted &&
+                    header_ec != asio::error::connection_reset) {
+                    early = limit_error(400, "malformed HTTP request");
+                } else {
+                    break;
+                }
+            }
+            if (!early) {
+                stream.expires_after(options.header_timeout);
+                auto [body_ec, body_bytes] =
+                    co_await bhttp::async_read(stream, buffer, parser, kTuple);
+                if (body_ec == bhttp::error::body_limit) {
+                    early = limit_error(413, "request body too large");
+                } else if (body_ec) {
+                    break;
+                }
+            }
+
+            Reply reply;
+            unsigned version = 11;
+            bool keep_alive = false;
+            if (early) {
+                reply = std::move(*early);
+            } else {
+                auto& message = parser.get();
+                version = message.version();
+                keep_alive = message.keep_alive();
+                Reply query_error;
+                Request request = to_request(message, remote, &query_error);
+                // co_await stays out of the conditional operator: GCC 12 miscompiles it.
+                if (query_error.status != 200) {
+                    reply = std::move(query_error);
+                } else {
+                    reply = co_await dispatch(request);
+                }
+            }
+            auto response = to_response(std::move(reply), version, keep_alive && !stopping);
+            stream.expires_after(options.header_timeout);
+            auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
+            self->busy = false;
+            if (write_ec || !response.keep_alive()) break;
+        }
+        worker.connections.erase(self);
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // Runs on each worker's own thread.
+    void begin_stop(Worker& worker) {
+        boost::system::error_code ignored;
+        worker.acceptor.close(ignored);
+        for (auto& connection : worker.connections) {
+            if (!connection.busy) connection.socket->cancel(ignored);
+        }
+    }
+};
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() {
+    stop();
+}
+
+void Server::start() {
+    auto& impl = *impl_;
+    unsigned threads = impl.options.threads ? impl.options.threads
+                                            : std::max(1u, std::thread::hardware_concurrency());
+    auto address = asio::ip::make_address(impl.options.host);
+    std::uint16_t port = impl.options.port;
+    for (unsigned i = 0; i < threads; ++i) {
+        auto worker = std::make_unique<Impl::Worker>();
+        impl.bind(*worker, tcp::endpoint(address, port));
+        // The first acceptor may have been given an ephemeral port; the others share it.
+        port = worker->acceptor.local_endpoint().port();
+        impl.workers.push_back(std::move(worker));
+    }
+    impl.bound_port = port;
+    for (auto& worker : impl.workers) {
+        asio::co_spawn(worker->io, impl.accept_loop(*worker), asio::detached);
+        worker->thread = std::thread([&io = worker->io] { io.run(); });
+    }
+}
+
+std::uint16_t Server::port() const {
+    return impl_->bound_port;
+}
+
+void Server::stop() {
+    auto& impl = *impl_;
+    {
+        std::lock_guard lock(impl.state_mutex);
+        if (impl.stopped) return;
+        impl.stop_requested = true;
+    }
+    impl.stopping = true;
+    for (auto& worker : impl.workers) {
+        asio::post(worker->io, [&impl, &w = *worker] { impl.begin_stop(w); });
+    }
+    for (auto& worker : impl.workers) {
+        if (worker->thread.joinable()) worker->thread.join();
+    }
+    {
+        std::lock_guard lock(impl.state_mutex);
+        impl.stopped = true;
+    }
+    impl.state_changed.notify_all();
+}
+
+void Server::wait() {
+    std::unique_lock lock(impl_->state_mutex);
+    impl_->state_changed.wait(lock, [&] { return impl_->stopped; });
+}
+
+}  // namespace mf::http

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/router.hpp"
+
+namespace mf::http {
+
+struct ServerOptions {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 8080;  // 0 picks a free port; see Server::port()
+    unsigned threads = 0;       // 0: one per core
+    std::size_t body_limit = 16 * 1024 * 1024;
+    std::size_t header_limit = 16 * 1024;
+    std::chrono::seconds header_timeout{30};  // to receive a whole request once it started
+    std::chrono::seconds idle_timeout{75};    // between requests on a kept-alive connection
+    std::string service_version = "2.5.1";
+};
+
+// HTTP/1.1 server on Boost.Beast with one io_context, acceptor (SO_REUSEPORT) and thread
+// per worker, so the request path takes no locks.
+class Server {
+public:
+    Server(ServerOptions options, const Router& router);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds and starts serving on background threads; throws if the address is taken.
+    void start();
+    std::uint16_t port() const;
+    // Stops accepting, lets in-flight requests finish, then returns once all threads ended.
+    void stop();
+    // Blocks until stop() has been called (from another thread or a signal handler).
+    void wait();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mf::http
