@@ -1,0 +1,9 @@
+#pragma once
+
+namespace mf::api {
+
+// The reference version this service is compatible with. The Metaflow client reads it
+// from /ping and turns heartbeats and tag mutation off below 2.3.0 (spec 11).
+inline constexpr const char* kCompatibleVersion = "2.5.1";
+
+}  // namespace mf::api

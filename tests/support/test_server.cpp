@@ -1,0 +1,200 @@
+#include "support/test_server.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <stdexcept>
+
+#include "api/routes.hpp"
+#include "api/version.hpp"
+#include "http/server.hpp"
+#include "store/open.hpp"
+
+namespace mf::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+std::string url_encode(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+boost::json::value HttpResponse::json() const {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << body;
+    return value;
+}
+
+bool HttpResponse::has_header(const std::string& name) const {
+    return headers.count(name) > 0;
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpClient::Impl {
+    asio::io_context io;
+    beast::tcp_stream stream{io};
+    beast::flat_buffer buffer;
+    std::uint16_t port;
+
+    void connect() {
+        stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    }
+};
+
+HttpClient::HttpClient(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
+    impl_->port = port;
+    impl_->connect();
+}
+
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+
+HttpResponse HttpClient::request(std::string_view method, std::string_view target,
+                                 std::string_view body, const http::Fields& headers) {
+    bhttp::request<bhttp::string_body> message{bhttp::string_to_verb(method), target, 11};
+    message.set(bhttp::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) message.set(name, value);
+    if (!body.empty() || method == "POST" || method == "PATCH") {
+        message.body() = std::string(body);
+        message.set(bhttp::field::content_type, "application/json");
+    }
+    message.prepare_payload();
+    for (int attempt = 0;; ++attempt) {
+        boost::system::error_code ec;
+        bhttp::write(impl_->stream, message, ec);
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(1024 * 1024 * 1024);
+        if (!ec) bhttp::read(impl_->stream, impl_->buffer, parser, ec);
+        if (ec) {
+            // The server closed the kept-alive connection (e.g. after an error reply).
+            if (attempt > 0) throw std::runtime_error("HTTP request failed: " + ec.message());
+            impl_->stream.close();
+            impl_->buffer.clear();
+            impl_->connect();
+            continue;
+        }
+        auto& response = parser.get();
+        HttpResponse result;
+        result.status = response.result_int();
+        result.body = std::move(response.body());
+        for (const auto& field : response) {
+            std::string name(field.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            result.headers[name] = std::string(field.value());
+        }
+        if (!response.keep_alive()) {
+            impl_->stream.close();
+            impl_->buffer.clear();
+            impl_->connect();
+        }
+        return result;
+    }
+}
+
+TempDir::TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mf-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+struct TestServer::Impl {
+    TempDir dir;
+    std::string url;
+    std::unique_ptr<Clock> clock;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<api::Context> context;
+    std::unique_ptr<http::Router> router;
+    std::unique_ptr<http::Server> server;
+};
+
+TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>()) {
+    auto& impl = *impl_;
+    impl.url = "sqlite:" + (impl.dir.path() / "metadata.db").string();
+    if (options.manual_clock) {
+        impl.clock = std::make_unique<ManualClock>(1'700'000'000'000);
+    } else {
+        impl.clock = std::make_unique<SystemClock>();
+    }
+    impl.store = open_store(impl.url, *impl.clock);
+    impl.context = std::make_unique<api::Context>(api::Context{*impl.store, *impl.clock});
+    impl.router = std::make_unique<http::Router>(options.path_prefix);
+    api::add_routes(*impl.router, *impl.context);
+    http::ServerOptions server_options;
+    server_options.host = "127.0.0.1";
+    server_options.port = 0;
+    server_options.threads = 2;
+    server_options.body_limit = options.body_limit;
+    server_options.service_version = api::kCompatibleVersion;
+    impl.server = std::make_unique<http::Server>(server_options, *impl.router);
+    impl.server->start();
+}
+
+TestServer::~TestServer() {
+    impl_->server->stop();
+    impl_->server.reset();
+    impl_->store.reset();
+}
+
+std::uint16_t TestServer::port() const {
+    return impl_->server->port();
+}
+
+ManualClock& TestServer::clock() {
+    auto* manual = dynamic_cast<ManualClock*>(impl_->clock.get());
+    if (!manual) throw std::logic_error("TestServer was started without manual_clock");
+    return *manual;
+}
+
+std::string TestServer::database_url() const {
+    return impl_->url;
+}
+
+std::map<std::string, std::int64_t> TestServer::row_counts() const {
+    std::map<std::string, std::int64_t> counts;
+    sqlite3* db = nullptr;
+    std::string path = impl_->url.substr(std::string("sqlite:").size());
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        throw std::runtime_error("cannot open " + path);
+    }
+    for (const char* table :
+         {"flows_v3", "runs_v3", "steps_v3", "tasks_v3", "metadata_v3", "artifact_v3"}) {
+        sqlite3_stmt* statement = nullptr;
+        std::string sql = std::string("SELECT count(*) FROM ") + table;
+        sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr);
+        if (statement && sqlite3_step(statement) == SQLITE_ROW) {
+            counts[table] = sqlite3_column_int64(statement, 0);
+        }
+        sqlite3_finalize(statement);
+    }
+    sqlite3_close(db);
+    return counts;
+}
+
+}  // namespace mf::testing
