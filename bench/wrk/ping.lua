@@ -1,0 +1,3 @@
+-- The HTTP layer's own rate: a route that does no work.
+wrk.method = "GET"
+wrk.path = "/ping"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds, and runs every test twice, once in
+# the Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# MF_SKIP_SANITIZE=1 skips the sanitizer pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+run_suite() {
+  local dir=$1
+  ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 600
+}
+
+./scripts/build.sh >/dev/null
+run_suite build
+if [ "${MF_SKIP_SANITIZE:-0}" != 1 ]; then
+  MF_SANITIZE=1 ./scripts/build.sh >/dev/null
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan
+fi
