@@ -1,0 +1,10 @@
+region                = "us-west-2"
+vpc_id                = "vpc-0123456789abcdef0"
+private_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+vpn_cidr_blocks       = ["10.100.0.0/16"]
+database_endpoint     = "metaflow.abcdefghijkl.us-west-2.rds.amazonaws.com:5432"
+database_username     = "metaflow"
+database_password     = "change-me"
+datastore_bucket_arn  = "arn:aws:s3:::metaflow-datastore"
+datastore_kms_key_arn = "arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-000000000000"
+execution_role_arn    = "arn:aws:iam::123456789012:role/metaflow-ecs-execution"
