@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# The npm dev dependencies of the deployment checks (package.json, package-lock.json).
+npm ci --no-audit --no-fund --loglevel=error
 
 run_suite() {
   local dir=$1

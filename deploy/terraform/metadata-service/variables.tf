@@ -147,7 +147,7 @@ variable "with_public_ip" {
 variable "metadata_service_api_keys_secret_arn" {
   type        = string
   default     = null
-  description = "ARN of a Secrets Manager secret holding the service's built-in API keys file; handed to the container as MF_METADATA_API_KEYS (the image's entrypoint passes it as --api-keys-file). null: no built-in keys"
+  description = "ARN of a Secrets Manager secret holding the service's built-in API keys, handed to the container as MF_METADATA_API_KEYS (comma-separated NAME:KEY or NAME:sha256:HEX entries, each optionally followed by read-only; clients send the key as header x-api-key). null: no built-in keys"
 }
 
 variable "log_retention_in_days" {
