@@ -253,3 +253,8 @@ for (const dir of exampleDirs) {
     assert.deepEqual([...outputsUsed].filter((o) => !(o in mod.output)), [], 'outputs the module does not have');
   });
 }
+
+test("the module README's tables (terraform-docs layout) are those of the .tf files", async () => {
+  const docs = await import('./terraform-docs.mjs');
+  assert.equal(docs.currentTables(), await docs.tables(), 'stale: run node tests/deploy/terraform-docs.mjs --write');
+});
