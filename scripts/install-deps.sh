@@ -8,7 +8,7 @@ packages=(
   libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-contrib
   libspdlog-dev libfmt-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3
+  clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3 python3-prometheus-client
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -26,6 +26,23 @@ Awaitable healthcheck(const Context& context) {
     co_return reply;
 }
 
+// Readiness for load balancers and orchestrators: not while draining, nor while the
+// database is unreachable. (/healthcheck keeps the reference's answer.)
+Awaitable ready(const Context& context) {
+    http::Reply reply;
+    reply.content_type = "application/json";
+    reply.version_header = false;
+    if (context.draining()) {
+        reply.status = 503;
+        reply.body = R"({"status": "draining"})";
+        co_return reply;
+    }
+    auto health = co_await context.store.check_health();
+    reply.status = health ? 200 : 503;
+    reply.body = health ? R"({"status": "ready"})" : R"({"status": "database unavailable"})";
+    co_return reply;
+}
+
 // The reference hands out AWS credentials here to any caller; this service never does.
 Awaitable auth_token() {
     auto reply = json_reply(
@@ -42,6 +59,7 @@ void add_admin_routes(http::Router& router, const Context& context) {
     router.add("GET", "/version",
                [](http::Request&) -> Awaitable { co_return text(kCompatibleVersion, false); });
     router.add("GET", "/healthcheck", [&context](http::Request&) { return healthcheck(context); });
+    router.add("GET", "/ready", [&context](http::Request&) { return ready(context); });
     router.add("GET", "/auth/token", [](http::Request&) { return auth_token(); });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 
 #include "http/message.hpp"
 #include "model/clock.hpp"
@@ -13,6 +14,7 @@ namespace mf::api {
 struct Context {
     Store& store;
     const Clock& clock;
+    std::function<bool()> draining = [] { return false; };  // the service is shutting down
 };
 
 using Awaitable = boost::asio::awaitable<http::Reply>;

@@ -1,21 +1,10 @@
 #include "api/reply.hpp"
 
 #include "api/json_writer.hpp"
+#include "http/problem.hpp"
 
 namespace mf::api {
 namespace {
-
-// E3-shaped: what the reference sends for failures that are not the client's fault.
-http::Reply problem(unsigned status, std::string_view title, std::string_view detail) {
-    JsonWriter out;
-    out.begin_object();
-    out.key("detail").string(detail);
-    out.key("status").number(status);
-    out.key("title").string(title);
-    out.key("type").string("about:blank");
-    out.end_object();
-    return json_reply(out.take(), status);
-}
 
 // E2: a JSON string holding {"err_msg": ...}.
 http::Reply db_error(unsigned status, std::string_view message) {
@@ -64,16 +53,16 @@ http::Reply error_reply(const Error& error) {
             return json_reply(json_string(error.message), 409);
         case ErrorKind::unavailable: {
             // The Metaflow client retries 503 with backoff.
-            auto reply = problem(503, "Service Unavailable", error.message);
+            auto reply = http::problem_reply(503, "Service Unavailable", error.message);
             reply.headers.emplace_back("Retry-After", "1");
             return reply;
         }
         case ErrorKind::storage_full:
-            return problem(507, "Insufficient Storage", error.message);
+            return http::problem_reply(507, "Insufficient Storage", error.message);
         case ErrorKind::internal:
             break;
     }
-    return problem(500, "Internal Server Error", error.message);
+    return http::problem_reply(500, "Internal Server Error", error.message);
 }
 
 }  // namespace mf::api

@@ -1,21 +1,45 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "http/server.hpp"
 
 namespace mf {
 
-// Everything `serve` can be told, from flags or the environment variables of the
-// reference service (spec 10).
+// Who may call the service, and how (issue: secure by default).
+struct SecurityConfig {
+    std::string api_keys_file;             // NAME:KEY lines, reread on SIGHUP
+    std::string api_keys;                  // the same format inline (environment)
+    std::vector<std::string> allow_cidrs;  // API listener; empty: every address
+    std::vector<std::string> migration_allow_cidrs;
+    std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For counts
+    std::string tls_cert;
+    std::string tls_key;
+    std::uint16_t tls_port = 0;      // 0: with a certificate, the API port speaks TLS only
+    std::uint16_t metrics_port = 0;  // 0: /metrics on the API port, behind the keys
+    double rate_limit = 0;           // requests a second per key or address; 0: off
+    double rate_burst = 0;           // 0: twice the rate
+};
+
+// Everything `serve` can be told, from flags, the environment variables of the reference
+// service (spec 10), or a config file (--config, TOML or INI with the flags' long names).
 struct ServeConfig {
     http::ServerOptions server;
     std::string database = "sqlite:./metaflow-metadata.db";
     std::string path_prefix;
     std::string log_level = "info";
+    SecurityConfig security;
 };
 
 void add_serve_options(CLI::App& command, ServeConfig& config);
+
+// The effective configuration, one `name = value` line each, secrets masked.
+std::string describe(const ServeConfig& config);
+
+// `text` with any password in a database URL or key list replaced by "****".
+std::string mask_secrets(std::string_view text);
 
 }  // namespace mf

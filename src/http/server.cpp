@@ -27,16 +27,6 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-// What the reference's web framework sends on an unhandled exception (spec E6).
-Reply framework_error() {
-    Reply reply;
-    reply.status = 500;
-    reply.body = "500 Internal Server Error\n\nServer got itself in trouble";
-    reply.version_header = false;
-    reply.close_connection = true;
-    return reply;
-}
-
 Reply limit_error(unsigned status, std::string_view what) {
     Reply reply;
     reply.status = status;
@@ -69,16 +59,18 @@ struct Server::Impl {
     };
 
     ServerOptions options;
-    const Router& router;
+    Pipeline pipeline;
+    std::atomic<std::size_t> connections{0};
     std::vector<std::unique_ptr<Worker>> workers;
     std::uint16_t bound_port = 0;
     std::atomic<bool> stopping{false};
     std::mutex state_mutex;
     std::condition_variable state_changed;
-    bool stop_requested = false;
     bool stopped = false;
+    std::size_t workers_done = 0;
 
-    Impl(ServerOptions o, const Router& r) : options(std::move(o)), router(r) {}
+    Impl(ServerOptions o, const Router& router)
+        : options(std::move(o)), pipeline(router, options.access, options.metrics, options.name) {}
 
     void bind(Worker& worker, const tcp::endpoint& endpoint) {
         worker.acceptor.open(endpoint.protocol());
@@ -100,17 +92,21 @@ struct Server::Impl {
                 continue;
             }
             boost::system::error_code ignored;
+            if (connections >= options.max_connections) {
+                spdlog::warn("{}: {} connections open, refusing another", options.name,
+                             connections.load());
+                socket.close(ignored);
+                continue;
+            }
             socket.set_option(tcp::no_delay(true), ignored);
             asio::co_spawn(worker.io, session(worker, std::move(socket)), asio::detached);
         }
     }
 
-    Request to_request(bhttp::request<bhttp::string_body>& message, std::string_view remote,
-                       Reply* error) {
+    Request to_request(bhttp::request<bhttp::string_body>& message, Reply* error) {
         Request request;
         request.method = std::string(message.method_string());
         request.target = std::string(message.target());
-        request.remote_address = std::string(remote);
         for (const auto& field : message) {
             request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
         }
@@ -128,21 +124,6 @@ struct Server::Impl {
         return request;
     }
 
-    asio::awaitable<Reply> dispatch(Request& request) {
-        std::string_view target = request.target;
-        auto path = target.substr(0, target.find('?'));
-        auto match = router.match(request.method, path);
-        if (!match.handler) co_return std::move(match.fallback);
-        request.route = std::string(match.route);
-        request.path_params = std::move(match.params);
-        try {
-            co_return co_await (*match.handler)(request);
-        } catch (const std::exception& e) {
-            spdlog::error("unhandled error in {} {}: {}", request.method, request.route, e.what());
-        }
-        co_return framework_error();
-    }
-
     bhttp::response<bhttp::string_body> to_response(Reply&& reply, unsigned version,
                                                     bool keep_alive) {
         bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(reply.status),
@@ -157,12 +138,14 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> session(Worker& worker, tcp::socket socket) {
-        std::string remote;
+        asio::ip::address peer;
         {
             boost::system::error_code ec;
             auto endpoint = socket.remote_endpoint(ec);
-            if (!ec) remote = endpoint.address().to_string();
+            if (!ec) peer = endpoint.address();
         }
+        ++connections;
+        if (options.metrics) options.metrics->connection_opened();
         beast::tcp_stream stream(std::move(socket));
         auto self = worker.connections.insert(worker.connections.end(),
                                               Connection{&stream.socket(), false});
@@ -212,12 +195,12 @@ struct Server::Impl {
                 version = message.version();
                 keep_alive = message.keep_alive();
                 Reply query_error;
-                Request request = to_request(message, remote, &query_error);
+                Request request = to_request(message, &query_error);
                 // co_await stays out of the conditional operator: GCC 12 miscompiles it.
                 if (query_error.status != 200) {
                     reply = std::move(query_error);
                 } else {
-                    reply = co_await dispatch(request);
+                    reply = co_await pipeline.handle(request, peer);
                 }
             }
             auto response = to_response(std::move(reply), version, keep_alive && !stopping);
@@ -227,6 +210,8 @@ struct Server::Impl {
             if (write_ec || !response.keep_alive()) break;
         }
         worker.connections.erase(self);
+        --connections;
+        if (options.metrics) options.metrics->connection_closed();
         boost::system::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
@@ -264,7 +249,12 @@ void Server::start() {
     impl.bound_port = port;
     for (auto& worker : impl.workers) {
         asio::co_spawn(worker->io, impl.accept_loop(*worker), asio::detached);
-        worker->thread = std::thread([&io = worker->io] { io.run(); });
+        worker->thread = std::thread([&impl, &io = worker->io] {
+            io.run();
+            std::lock_guard lock(impl.state_mutex);
+            ++impl.workers_done;
+            impl.state_changed.notify_all();
+        });
     }
 }
 
@@ -277,11 +267,21 @@ void Server::stop() {
     {
         std::lock_guard lock(impl.state_mutex);
         if (impl.stopped) return;
-        impl.stop_requested = true;
     }
     impl.stopping = true;
     for (auto& worker : impl.workers) {
         asio::post(worker->io, [&impl, &w = *worker] { impl.begin_stop(w); });
+    }
+    {
+        std::unique_lock lock(impl.state_mutex);
+        bool drained = impl.state_changed.wait_for(lock, impl.options.drain_timeout, [&] {
+            return impl.workers_done == impl.workers.size();
+        });
+        if (!drained) {
+            spdlog::warn("{}: requests still running after {} s, closing them", impl.options.name,
+                         impl.options.drain_timeout.count());
+            for (auto& worker : impl.workers) worker->io.stop();
+        }
     }
     for (auto& worker : impl.workers) {
         if (worker->thread.joinable()) worker->thread.join();
@@ -291,6 +291,10 @@ void Server::stop() {
         impl.stopped = true;
     }
     impl.state_changed.notify_all();
+}
+
+bool Server::draining() const {
+    return impl_->stopping;
 }
 
 void Server::wait() {

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "http/metrics.hpp"
+#include "http/pipeline.hpp"
 #include "http/router.hpp"
 
 namespace mf::http {
@@ -18,7 +20,12 @@ struct ServerOptions {
     std::size_t header_limit = 16 * 1024;
     std::chrono::seconds header_timeout{30};  // to receive a whole request once it started
     std::chrono::seconds idle_timeout{75};    // between requests on a kept-alive connection
+    std::size_t max_connections = 10'000;     // beyond this, new connections are closed at once
+    std::chrono::seconds drain_timeout{30};   // stop() waits this long for in-flight requests
     std::string service_version = "2.5.1";
+    std::string name = "api";  // of the listener, in logs and metrics
+    AccessPolicy access;
+    std::shared_ptr<Metrics> metrics;  // null: not counted
 };
 
 // HTTP/1.1 server on Boost.Beast with one io_context, acceptor (SO_REUSEPORT) and thread
@@ -33,8 +40,11 @@ public:
     // Binds and starts serving on background threads; throws if the address is taken.
     void start();
     std::uint16_t port() const;
-    // Stops accepting, lets in-flight requests finish, then returns once all threads ended.
+    // Stops accepting, lets in-flight requests finish (at most drain_timeout), then returns
+    // once all threads ended.
     void stop();
+    // True from the start of stop(): readiness checks fail while the server drains.
+    bool draining() const;
     // Blocks until stop() has been called (from another thread or a signal handler).
     void wait();
 

@@ -9,10 +9,8 @@
 #include <boost/beast/http.hpp>
 #include <stdexcept>
 
-#include "api/routes.hpp"
-#include "api/version.hpp"
-#include "http/server.hpp"
-#include "store/open.hpp"
+#include "app/service.hpp"
+#include "support/process.hpp"
 
 namespace mf::testing {
 
@@ -127,10 +125,7 @@ struct TestServer::Impl {
     TempDir dir;
     std::string url;
     std::unique_ptr<Clock> clock;
-    std::unique_ptr<Store> store;
-    std::unique_ptr<api::Context> context;
-    std::unique_ptr<http::Router> router;
-    std::unique_ptr<http::Server> server;
+    std::unique_ptr<Service> service;
 };
 
 TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -141,28 +136,31 @@ TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>
     } else {
         impl.clock = std::make_unique<SystemClock>();
     }
-    impl.store = open_store(impl.url, *impl.clock);
-    impl.context = std::make_unique<api::Context>(api::Context{*impl.store, *impl.clock});
-    impl.router = std::make_unique<http::Router>(options.path_prefix);
-    api::add_routes(*impl.router, *impl.context);
-    http::ServerOptions server_options;
-    server_options.host = "127.0.0.1";
-    server_options.port = 0;
-    server_options.threads = 2;
-    server_options.body_limit = options.body_limit;
-    server_options.service_version = api::kCompatibleVersion;
-    impl.server = std::make_unique<http::Server>(server_options, *impl.router);
-    impl.server->start();
+    ServeConfig config;
+    config.database = impl.url;
+    config.path_prefix = options.path_prefix;
+    config.server.host = "127.0.0.1";
+    config.server.port = 0;
+    config.server.threads = 2;
+    config.server.body_limit = options.body_limit;
+    config.security = options.security;
+    if (config.security.metrics_port) config.security.metrics_port = free_port();
+    if (config.security.tls_port) config.security.tls_port = free_port();
+    impl.service = std::make_unique<Service>(std::move(config), *impl.clock);
+    impl.service->start();
 }
 
 TestServer::~TestServer() {
-    impl_->server->stop();
-    impl_->server.reset();
-    impl_->store.reset();
+    impl_->service->stop();
+    impl_->service.reset();
 }
 
 std::uint16_t TestServer::port() const {
-    return impl_->server->port();
+    return impl_->service->api_port();
+}
+
+std::uint16_t TestServer::metrics_port() const {
+    return impl_->service->metrics_port();
 }
 
 ManualClock& TestServer::clock() {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.hpp"
 #include "http/message.hpp"
 #include "model/clock.hpp"
 
@@ -63,15 +64,18 @@ struct TestServerOptions {
     bool manual_clock = false;  // the test drives time through clock()
     std::string path_prefix;
     std::size_t body_limit = 16 * 1024 * 1024;
+    SecurityConfig security;  // ports in it are chosen by the test server when nonzero
 };
 
-// The real server, in this process, on a free loopback port over a fresh SQLite file.
+// The real service (mf::Service, wired as main() wires it), in this process, on a free
+// loopback port over a fresh SQLite file.
 class TestServer {
 public:
     explicit TestServer(TestServerOptions options = {});
     ~TestServer();
 
     std::uint16_t port() const;
+    std::uint16_t metrics_port() const;
     HttpClient client() const { return HttpClient(port()); }
     ManualClock& clock();  // only with manual_clock
     std::string database_url() const;

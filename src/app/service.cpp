@@ -1,0 +1,127 @@
+#include "app/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "api/routes.hpp"
+#include "api/version.hpp"
+#include "http/server.hpp"
+#include "store/open.hpp"
+
+namespace mf {
+
+struct Service::Impl {
+    ServeConfig config;
+    const Clock& clock;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<api::Context> context;
+    std::shared_ptr<http::KeyRing> keys;
+    std::shared_ptr<http::Metrics> metrics = std::make_shared<http::Metrics>(MF_VERSION);
+    http::Router api_router;
+    http::Router metrics_router;
+    std::unique_ptr<http::Server> api;
+    std::unique_ptr<http::Server> metrics_server;
+
+    Impl(ServeConfig c, const Clock& k)
+        : config(std::move(c)), clock(k), api_router(config.path_prefix) {}
+
+    bool draining() const { return api && api->draining(); }
+
+    http::AccessPolicy api_policy() const {
+        const auto& security = config.security;
+        http::AccessPolicy policy;
+        policy.allow = http::CidrList(security.allow_cidrs);
+        policy.trusted_proxies = http::CidrList(security.trusted_proxies);
+        policy.keys = keys;
+        if (security.rate_limit > 0) {
+            double burst = security.rate_burst > 0 ? security.rate_burst : 2 * security.rate_limit;
+            policy.rate_limit = std::make_shared<http::RateLimiter>(security.rate_limit, burst);
+        }
+        return policy;
+    }
+
+    void build() {
+        store = open_store(config.database, clock);
+        context = std::make_unique<api::Context>(
+            api::Context{*store, clock, [this] { return draining(); }});
+        const auto& security = config.security;
+        if (!security.api_keys_file.empty() || !security.api_keys.empty()) {
+            std::optional<std::string> file;
+            if (!security.api_keys_file.empty()) file = security.api_keys_file;
+            keys = std::make_shared<http::KeyRing>(file, security.api_keys);
+        }
+        if (!keys || keys->empty()) {
+            spdlog::warn(
+                "NO API KEYS ARE CONFIGURED: anyone who can reach this service can read and "
+                "change every flow. Set --api-keys-file (or MF_METADATA_API_KEYS) unless a "
+                "gateway in front of the service checks keys.");
+        }
+        api::add_routes(api_router, *context);
+        auto& metrics_routes = security.metrics_port ? metrics_router : api_router;
+        metrics_routes.add("GET", "/metrics", http::metrics_handler(metrics));
+
+        config.server.service_version = api::kCompatibleVersion;
+        config.server.metrics = metrics;
+        config.server.access = api_policy();
+        config.server.name = "api";
+        api = std::make_unique<http::Server>(config.server, api_router);
+        if (security.metrics_port) {
+            auto options = config.server;
+            options.port = security.metrics_port;
+            options.access = http::AccessPolicy{};
+            options.access.allow = http::CidrList(security.allow_cidrs);
+            options.name = "metrics";
+            options.metrics = nullptr;
+            metrics_server = std::make_unique<http::Server>(options, metrics_router);
+        }
+    }
+};
+
+Service::Service(ServeConfig config, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(config), clock)) {
+    impl_->build();
+}
+
+Service::~Service() {
+    stop();
+}
+
+void Service::start() {
+    impl_->api->start();
+    if (impl_->metrics_server) impl_->metrics_server->start();
+    spdlog::info("serving on ({}, {}) with database {}", impl_->config.server.host, api_port(),
+                 mask_secrets(impl_->config.database));
+}
+
+void Service::stop() {
+    if (!impl_->api) return;
+    impl_->api->stop();
+    if (impl_->metrics_server) impl_->metrics_server->stop();
+}
+
+void Service::reload_keys() {
+    if (!impl_->keys) {
+        spdlog::info("SIGHUP: no API key file to reload");
+        return;
+    }
+    try {
+        impl_->keys->reload();
+        spdlog::info("API keys reloaded");
+    } catch (const std::exception& e) {
+        spdlog::error("API keys not reloaded, keeping the previous ones: {}", e.what());
+    }
+}
+
+std::uint16_t Service::api_port() const {
+    return impl_->api->port();
+}
+std::uint16_t Service::tls_port() const {
+    return 0;
+}
+std::uint16_t Service::metrics_port() const {
+    return impl_->metrics_server ? impl_->metrics_server->port() : 0;
+}
+Store& Service::store() {
+    return *impl_->store;
+}
+
+}  // namespace mf

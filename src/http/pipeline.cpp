@@ -1,0 +1,185 @@
+#include "http/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <random>
+
+#include "http/problem.hpp"
+
+namespace mf::http {
+namespace {
+
+namespace ip = boost::asio::ip;
+
+// What the reference's web framework sends on an unhandled exception (spec E6).
+Reply framework_error() {
+    Reply reply;
+    reply.status = 500;
+    reply.body = "500 Internal Server Error\n\nServer got itself in trouble";
+    reply.version_header = false;
+    reply.close_connection = true;
+    return reply;
+}
+
+Reply refusal(unsigned status, std::string_view title, std::string_view detail) {
+    auto reply = problem_reply(status, title, detail);
+    reply.version_header = false;
+    return reply;
+}
+
+// A client's X-Request-Id is kept when it is short and printable, so logs can be joined
+// with the caller's; otherwise a new one is made.
+std::string request_id(const Request& request) {
+    if (const auto* given = request.header("x-request-id")) {
+        bool printable = !given->empty() && given->size() <= 128;
+        for (char c : *given) printable = printable && c > 32 && c < 127;
+        if (printable) return *given;
+    }
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(16, '0');
+    auto bits = random();
+    for (auto& c : id) {
+        c = kHex[bits & 15];
+        bits >>= 4;
+    }
+    return id;
+}
+
+std::shared_ptr<spdlog::logger> access_log() {
+    static auto logger = [] {
+        auto created = spdlog::default_logger()->clone("access");
+        created->set_pattern("%v");
+        return created;
+    }();
+    return logger;
+}
+
+bool is_read(const std::string& method) {
+    return method == "GET" || method == "HEAD";
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Router& router, AccessPolicy policy, std::shared_ptr<Metrics> metrics,
+                   std::string listener)
+    : router_(router),
+      policy_(std::move(policy)),
+      metrics_(std::move(metrics)),
+      listener_(std::move(listener)) {}
+
+ip::address Pipeline::client_address(const Request& request, const ip::address& peer) const {
+    if (!policy_.trusted_proxies.contains(peer)) return peer;
+    const auto* forwarded = request.header("x-forwarded-for");
+    if (!forwarded) return peer;
+    // Walk from the nearest hop outwards; the first address no trusted proxy vouches for
+    // is the client.
+    ip::address client = peer;
+    std::string_view hops = *forwarded;
+    while (!hops.empty()) {
+        auto comma = hops.rfind(',');
+        auto hop = hops.substr(comma == std::string_view::npos ? 0 : comma + 1);
+        hops = comma == std::string_view::npos ? std::string_view{} : hops.substr(0, comma);
+        while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+        while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+        boost::system::error_code ec;
+        auto address = ip::make_address(std::string(hop), ec);
+        if (ec) break;
+        client = address;
+        if (!policy_.trusted_proxies.contains(address)) break;
+    }
+    return client;
+}
+
+std::optional<Reply> Pipeline::check_key(Request& request, std::string& key_name) const {
+    if (!policy_.keys || policy_.keys->empty()) return std::nullopt;
+    for (const auto& open : policy_.open_routes) {
+        if (request.route == open) return std::nullopt;
+    }
+    const auto* presented = request.header("x-api-key");
+    if (!presented) {
+        return refusal(401, "Unauthorized", "an API key is required (header x-api-key)");
+    }
+    auto key = policy_.keys->find(*presented);
+    if (!key) return refusal(401, "Unauthorized", "the API key is not valid");
+    key_name = key->name;
+    if (key->role == KeyRole::read_only && !is_read(request.method)) {
+        return refusal(403, "Forbidden", "the API key '" + key->name + "' may only read");
+    }
+    return std::nullopt;
+}
+
+std::optional<Reply> Pipeline::check_rate(const Request& request,
+                                          const std::string& key_name) const {
+    if (!policy_.rate_limit) return std::nullopt;
+    auto wait = policy_.rate_limit->acquire(key_name.empty() ? "address:" + request.remote_address
+                                                             : "key:" + key_name);
+    if (wait.count() == 0) return std::nullopt;
+    auto reply = refusal(429, "Too Many Requests", "rate limit exceeded; retry later");
+    reply.headers.emplace_back("Retry-After", std::to_string((wait.count() + 999) / 1000));
+    return reply;
+}
+
+boost::asio::awaitable<Reply> Pipeline::handle(Request& request, const ip::address& peer) {
+    auto started = std::chrono::steady_clock::now();
+    if (metrics_) metrics_->request_started();
+    std::string id = request_id(request);
+    auto client = client_address(request, peer);
+    request.remote_address = client.to_string();
+
+    std::string key_name;
+    std::string_view target = request.target;
+    auto match = router_.match(request.method, target.substr(0, target.find('?')));
+    if (match.handler) {
+        request.route = std::string(match.route);
+        request.path_params = std::move(match.params);
+    }
+
+    Reply reply;
+    if (!policy_.allow.allows(client)) {
+        reply = refusal(403, "Forbidden", "address " + request.remote_address + " is not allowed");
+    } else if (auto refused = check_key(request, key_name)) {
+        reply = std::move(*refused);
+    } else if (!match.handler) {
+        reply = std::move(match.fallback);
+    } else if (auto limited = check_rate(request, key_name)) {
+        reply = std::move(*limited);
+    } else {
+        try {
+            reply = co_await (*match.handler)(request);
+        } catch (const std::exception& e) {
+            spdlog::error("request {} {} {} failed: {}", id, request.method, request.route,
+                          e.what());
+            reply = framework_error();
+        }
+    }
+    reply.headers.emplace_back("X-Request-Id", id);
+
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::string& route = request.route.empty() ? std::string("unmatched") : request.route;
+    if (metrics_)
+        metrics_->request_finished(listener_, request.method, route, reply.status, seconds);
+    auto log = access_log();
+    if (log->should_log(spdlog::level::info)) {
+        boost::json::object line;
+        line["time"] =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        line["request_id"] = id;
+        line["listener"] = listener_;
+        line["method"] = request.method;
+        line["route"] = route;
+        line["status"] = reply.status;
+        line["bytes"] = reply.body.size();
+        line["duration_ms"] = seconds * 1000;
+        line["client"] = request.remote_address;
+        if (!key_name.empty()) line["key"] = key_name;
+        log->info(boost::json::serialize(line));
+    }
+    co_return reply;
+}
+
+}  // namespace mf::http
