@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, imageCommand, read, requirePresent, terraformContainerEnv,
+  binaryInterface, binaryPath, checkProbe, deploy, imageCommand, projectVersion, read, requirePresent, terraformContainerEnv,
 } from './lib.mjs';
 
 const binary = binaryPath();
@@ -57,6 +57,7 @@ test('named volume, health checks and start order', () => {
   assert.equal(migrate.depends_on.postgres.condition, 'service_healthy');
   assert.equal(service.depends_on.migrate.condition, 'service_completed_successfully');
   assert.equal(service.build.dockerfile, 'deploy/container/Dockerfile');
+  assert.equal(service.image, `\${METADATA_SERVICE_IMAGE:-metadata-service:${projectVersion}}`, 'tagged with the project version');
   assert.equal(service.command, undefined, 'the image default serves both ports');
 });
 

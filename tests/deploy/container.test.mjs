@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import {
-  PENDING, binaryInterface, binaryPath, deploy, dockerEnv, dockerfile, freePort, get, imageCommand, read, requirePresent,
+  PENDING, binaryInterface, binaryPath, deploy, dockerEnv, dockerfile, freePort, get, imageCommand, projectVersion, read, requirePresent,
 } from './lib.mjs';
 
 const binary = binaryPath();
@@ -37,6 +37,7 @@ test('Dockerfile: non-root user, OCI labels, ports, HEALTHCHECK, default command
   for (const key of ['title', 'description', 'version', 'revision', 'licenses']) {
     assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key}=`), `label ${key}`);
   }
+  assert.ok(ops(runtime, 'ARG').includes(`VERSION=${projectVersion}`), 'the version label is the project\'s version');
   const exposed = ops(runtime, 'EXPOSE').join(' ').split(' ');
   assert.equal(imageEnv.MF_METADATA_PORT, cli.envDefault('MF_METADATA_PORT'), 'the image serves the binary\'s default API port');
   assert.ok(exposed.includes(imageEnv.MF_METADATA_PORT), 'API port exposed');

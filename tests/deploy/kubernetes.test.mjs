@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, imageCommand, read, requirePresent,
+  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, imageCommand, projectVersion, read, requirePresent,
   terraformContainerEnv,
 } from './lib.mjs';
 
@@ -39,6 +39,7 @@ test('kustomization: every resource file exists and holds the expected objects',
   assert.ok(find('Service', 'metadata-service-migration'));
   const images = new Set(objects.flatMap((o) => (o.spec?.template?.spec?.containers ?? []).map((c) => c.image)));
   assert.deepEqual([...images], kustomization.images.map((i) => i.name), 'every container image is set by kustomize');
+  assert.equal(kustomization.images[0].newTag, projectVersion, 'tagged with the project version');
 });
 
 test('the service gets the same environment variables as the Terraform task, the job the database ones', () => {

@@ -13,12 +13,12 @@ export const read = (file) => fs.readFileSync(file, 'utf8');
 
 // What issue 7 builds on but other engineers were still adding when the deployment was
 // written. A check on one of these that the binary does not have yet is skipped with a
-// message instead of failing; anything else the deployment uses must exist already.
+// message instead of failing; anything else the deployment uses must exist already. Once
+// they have all landed, empty these lists so that losing one fails.
 export const PENDING = {
   env: ['MF_METADATA_DB_HOST', 'MF_METADATA_DB_PORT', 'MF_METADATA_DB_USER', 'MF_METADATA_DB_PSWD',
         'MF_METADATA_DB_NAME', 'MF_METADATA_DB_SSL_MODE', 'MF_MIGRATION_PORT', 'MF_METADATA_API_KEYS'],
-  flags: ['--api-keys-file', '--api-keys'],
-  subcommands: ['migrate', 'db-status'],
+  subcommands: ['migrate'],
   routes: ['/ready'],
 };
 
@@ -197,3 +197,6 @@ export async function checkProbe(t, port, pathname) {
   }
   if (answer.status !== 200) throw new Error(`probe ${pathname}: HTTP ${answer.status} ${answer.body}`);
 }
+
+// The project's version (CMakeLists.txt), which every image tag of deploy/ carries.
+export const projectVersion = read(path.join(root, 'CMakeLists.txt')).match(/project\(\w+ VERSION ([\d.]+)/)[1];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse, getReferencesInExpression } from '@cdktf/hcl2json';
-import { root, deploy, read } from './lib.mjs';
+import { deploy, projectVersion, read, root } from './lib.mjs';
 
 const fixture = JSON.parse(read(path.join(root, 'tests/deploy/fixtures/terraform-module-interface.json')));
 const moduleDir = deploy('terraform', 'metadata-service');
@@ -185,8 +185,11 @@ test('it creates what the spec page lists', () => {
   assert.equal(service.desired_count, '${var.metadata_service_desired_count}');
   // The gateway: {proxy+} ANY to the API, GET /db_schema_status to the migration API, keys.
   const routes = mod.locals.gateway_routes;
-  assert.match(routes, /path_part\s*=\s*"\{proxy\+\}"\s*http_method\s*=\s*"ANY"\s*uri\s*=\s*"http:\/\/\$\{aws_lb\.this\.dns_name\}\/\{proxy\}"/);
-  assert.match(routes, /path_part\s*=\s*"db_schema_status"\s*http_method\s*=\s*"GET"\s*uri\s*=\s*"\$\{local\.migration_url\}\/db_schema_status"/);
+  assert.deepEqual(routes.proxy, { path_part: '{proxy+}', http_method: 'ANY', uri: 'http://${aws_lb.this.dns_name}/{proxy}' });
+  assert.deepEqual(routes.db_schema_status, { path_part: 'db_schema_status', http_method: 'GET', uri: '${local.migration_url}/db_schema_status' });
+  for (const type of ['aws_api_gateway_resource', 'aws_api_gateway_method', 'aws_api_gateway_integration']) {
+    assert.equal(mod.resource[type].this.for_each, '${local.enabled_gateway_routes}', `${type} per route`);
+  }
   assert.equal(mod.locals.migration_url, 'http://${aws_lb.this.dns_name}:${local.migration_port}');
   assert.equal(mod.resource.aws_api_gateway_method.this.api_key_required, '${var.enable_api_basic_auth}');
   assert.equal(mod.resource.aws_api_gateway_integration.this.connection_type, 'VPC_LINK');
@@ -257,4 +260,8 @@ for (const dir of exampleDirs) {
 test("the module README's tables (terraform-docs layout) are those of the .tf files", async () => {
   const docs = await import('./terraform-docs.mjs');
   assert.equal(docs.currentTables(), await docs.tables(), 'stale: run node tests/deploy/terraform-docs.mjs --write');
+});
+
+test("the module's default image is the project's version", () => {
+  assert.equal(mod.locals.default_container_image.split(':').at(-1), projectVersion);
 });

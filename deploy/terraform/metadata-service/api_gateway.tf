@@ -55,45 +55,43 @@ resource "aws_api_gateway_vpc_link" "this" {
 }
 
 # The gateway's two routes: every path to the API (NLB port 80), and GET /db_schema_status to
-# the migration API (NLB port 8082).
+# the migration API (NLB port 8082). Only `proxy` passes its path on. (Every route has the same
+# attribute types, so the object converts to the map that for_each needs.)
 locals {
-  gateway_routes = var.enable_api_gateway ? {
+  gateway_routes = {
     proxy = {
-      path_part          = "{proxy+}"
-      http_method        = "ANY"
-      uri                = "http://${aws_lb.this.dns_name}/{proxy}"
-      method_parameters  = { "method.request.path.proxy" = true }
-      request_parameters = { "integration.request.path.proxy" = "method.request.path.proxy" }
+      path_part   = "{proxy+}"
+      http_method = "ANY"
+      uri         = "http://${aws_lb.this.dns_name}/{proxy}"
     }
     db_schema_status = {
-      path_part          = "db_schema_status"
-      http_method        = "GET"
-      uri                = "${local.migration_url}/db_schema_status"
-      method_parameters  = {}
-      request_parameters = {}
+      path_part   = "db_schema_status"
+      http_method = "GET"
+      uri         = "${local.migration_url}/db_schema_status"
     }
-  } : {}
+  }
+  enabled_gateway_routes = { for name, route in local.gateway_routes : name => route if var.enable_api_gateway }
 }
 
 resource "aws_api_gateway_resource" "this" {
-  for_each    = local.gateway_routes
+  for_each    = local.enabled_gateway_routes
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   parent_id   = aws_api_gateway_rest_api.this[0].root_resource_id
   path_part   = each.value.path_part
 }
 
 resource "aws_api_gateway_method" "this" {
-  for_each           = local.gateway_routes
+  for_each           = local.enabled_gateway_routes
   rest_api_id        = aws_api_gateway_rest_api.this[0].id
   resource_id        = aws_api_gateway_resource.this[each.key].id
   http_method        = each.value.http_method
   authorization      = "NONE"
   api_key_required   = var.enable_api_basic_auth
-  request_parameters = each.value.method_parameters
+  request_parameters = { for name, required in { "method.request.path.proxy" = true } : name => required if each.key == "proxy" }
 }
 
 resource "aws_api_gateway_integration" "this" {
-  for_each                = local.gateway_routes
+  for_each                = local.enabled_gateway_routes
   rest_api_id             = aws_api_gateway_rest_api.this[0].id
   resource_id             = aws_api_gateway_resource.this[each.key].id
   http_method             = aws_api_gateway_method.this[each.key].http_method
@@ -102,7 +100,7 @@ resource "aws_api_gateway_integration" "this" {
   uri                     = each.value.uri
   connection_type         = "VPC_LINK"
   connection_id           = aws_api_gateway_vpc_link.this[0].id
-  request_parameters      = each.value.request_parameters
+  request_parameters      = { for name, from in { "integration.request.path.proxy" = "method.request.path.proxy" } : name => from if each.key == "proxy" }
 }
 
 resource "aws_api_gateway_deployment" "this" {

@@ -21,6 +21,8 @@ resource "aws_ecs_task_definition" "this" {
   tags                     = var.standard_tags
 
   # No command: the image's default (`serve`) serves the API on 8080 and migrations on 8082.
+  # No container health check either: the NLB checks both ports over TCP, and any image that
+  # serves the reference's ports keeps working.
   container_definitions = jsonencode([
     {
       name      = "metadata-service"
@@ -47,13 +49,6 @@ resource "aws_ecs_task_definition" "this" {
           { name = "MF_METADATA_API_KEYS", valueFrom = var.metadata_service_api_keys_secret_arn },
         ],
       )
-      healthCheck = {
-        command     = ["CMD", "/usr/local/bin/healthcheck.sh"]
-        interval    = 15
-        timeout     = 5
-        retries     = 3
-        startPeriod = 10
-      }
       logConfiguration = {
         logDriver = "awslogs"
         options = {
