@@ -20,6 +20,7 @@ struct Service::Impl {
     http::Router metrics_router;
     std::unique_ptr<http::Server> api;
     std::unique_ptr<http::Server> metrics_server;
+    std::unique_ptr<http::Server> tls;  // beside a plain API listener, with --tls-port
 
     Impl(ServeConfig c, const Clock& k)
         : config(std::move(c)), clock(k), api_router(config.path_prefix) {}
@@ -63,6 +64,18 @@ struct Service::Impl {
         config.server.metrics = metrics;
         config.server.access = api_policy();
         config.server.name = "api";
+        if (!security.tls_cert.empty()) {
+            auto context = http::make_tls_context(security.tls_cert, security.tls_key);
+            if (security.tls_port) {
+                auto options = config.server;
+                options.port = security.tls_port;
+                options.tls = context;
+                options.name = "api-tls";
+                tls = std::make_unique<http::Server>(options, api_router);
+            } else {
+                config.server.tls = context;
+            }
+        }
         api = std::make_unique<http::Server>(config.server, api_router);
         if (security.metrics_port) {
             auto options = config.server;
@@ -87,6 +100,7 @@ Service::~Service() {
 
 void Service::start() {
     impl_->api->start();
+    if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
     spdlog::info("serving on ({}, {}) with database {}", impl_->config.server.host, api_port(),
                  mask_secrets(impl_->config.database));
@@ -95,6 +109,7 @@ void Service::start() {
 void Service::stop() {
     if (!impl_->api) return;
     impl_->api->stop();
+    if (impl_->tls) impl_->tls->stop();
     if (impl_->metrics_server) impl_->metrics_server->stop();
 }
 
@@ -115,7 +130,7 @@ std::uint16_t Service::api_port() const {
     return impl_->api->port();
 }
 std::uint16_t Service::tls_port() const {
-    return 0;
+    return impl_->tls ? impl_->tls->port() : 0;
 }
 std::uint16_t Service::metrics_port() const {
     return impl_->metrics_server ? impl_->metrics_server->port() : 0;

@@ -1,5 +1,6 @@
 #include "http/pipeline.hpp"
 
+#include <fmt/chrono.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -55,6 +56,14 @@ std::shared_ptr<spdlog::logger> access_log() {
         return created;
     }();
     return logger;
+}
+
+// ISO 8601 in UTC with milliseconds, e.g. 2026-11-25T14:15:02.271Z.
+std::string utc_timestamp() {
+    auto now = std::chrono::system_clock::now();
+    auto seconds = std::chrono::floor<std::chrono::seconds>(now);
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds).count();
+    return fmt::format("{:%FT%T}.{:03}Z", seconds, millis);
 }
 
 bool is_read(const std::string& method) {
@@ -165,16 +174,14 @@ boost::asio::awaitable<Reply> Pipeline::handle(Request& request, const ip::addre
     auto log = access_log();
     if (log->should_log(spdlog::level::info)) {
         boost::json::object line;
-        line["time"] =
-            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
+        line["time"] = utc_timestamp();
         line["request_id"] = id;
         line["listener"] = listener_;
         line["method"] = request.method;
         line["route"] = route;
         line["status"] = reply.status;
         line["bytes"] = reply.body.size();
-        line["duration_ms"] = seconds * 1000;
+        line["duration_us"] = static_cast<std::int64_t>(seconds * 1e6);
         line["client"] = request.remote_address;
         if (!key_name.empty()) line["key"] = key_name;
         log->info(boost::json::serialize(line));

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <condition_variable>
 #include <list>
@@ -146,19 +148,46 @@ struct Server::Impl {
         }
         ++connections;
         if (options.metrics) options.metrics->connection_opened();
-        beast::tcp_stream stream(std::move(socket));
+        beast::tcp_stream tcp_stream(std::move(socket));
         auto self = worker.connections.insert(worker.connections.end(),
-                                              Connection{&stream.socket(), false});
+                                              Connection{&tcp_stream.socket(), true});
+        if (options.tls) {
+            beast::ssl_stream<beast::tcp_stream&> tls_stream(tcp_stream, *options.tls);
+            tcp_stream.expires_after(options.header_timeout);
+            auto [handshake_ec] =
+                co_await tls_stream.async_handshake(asio::ssl::stream_base::server, kTuple);
+            if (!handshake_ec) {
+                co_await serve_requests(tls_stream, *self, peer);
+                tcp_stream.expires_after(options.header_timeout);
+                co_await tls_stream.async_shutdown(kTuple);
+            }
+        } else {
+            co_await serve_requests(tcp_stream, *self, peer);
+        }
+        worker.connections.erase(self);
+        --connections;
+        if (options.metrics) options.metrics->connection_closed();
+        boost::system::error_code ignored;
+        tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // Reads requests and writes replies until the client or the server ends the
+    // connection; the same for plain TCP and TLS.
+    template <class Stream>
+    asio::awaitable<void> serve_requests(Stream& stream, Connection& self,
+                                         const asio::ip::address& peer) {
+        auto& timer = beast::get_lowest_layer(stream);
         beast::flat_buffer buffer;
         while (!stopping) {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
             parser.body_limit(options.body_limit);
 
-            stream.expires_after(options.idle_timeout);
+            self.busy = false;
+            timer.expires_after(options.idle_timeout);
             auto [header_ec, header_bytes] =
                 co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-            self->busy = true;
+            self.busy = true;
             std::optional<Reply> early;
             if (header_ec == bhttp::error::body_limit) {
                 early = limit_error(413, "request body too large");
@@ -168,20 +197,21 @@ struct Server::Impl {
                 if (header_ec != bhttp::error::end_of_stream &&
                     header_ec != beast::error::timeout &&
                     header_ec != asio::error::operation_aborted &&
-                    header_ec != asio::error::connection_reset) {
+                    header_ec != asio::error::connection_reset &&
+                    header_ec != asio::ssl::error::stream_truncated) {
                     early = limit_error(400, "malformed HTTP request");
                 } else {
-                    break;
+                    co_return;
                 }
             }
             if (!early) {
-                stream.expires_after(options.header_timeout);
+                timer.expires_after(options.header_timeout);
                 auto [body_ec, body_bytes] =
                     co_await bhttp::async_read(stream, buffer, parser, kTuple);
                 if (body_ec == bhttp::error::body_limit) {
                     early = limit_error(413, "request body too large");
                 } else if (body_ec) {
-                    break;
+                    co_return;
                 }
             }
 
@@ -204,16 +234,10 @@ struct Server::Impl {
                 }
             }
             auto response = to_response(std::move(reply), version, keep_alive && !stopping);
-            stream.expires_after(options.header_timeout);
+            timer.expires_after(options.header_timeout);
             auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
-            self->busy = false;
-            if (write_ec || !response.keep_alive()) break;
+            if (write_ec || !response.keep_alive()) co_return;
         }
-        worker.connections.erase(self);
-        --connections;
-        if (options.metrics) options.metrics->connection_closed();
-        boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     // Runs on each worker's own thread.
@@ -225,6 +249,25 @@ struct Server::Impl {
         }
     }
 };
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& certificate_chain,
+                                                     const std::string& private_key) {
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    try {
+        context->use_certificate_chain_file(certificate_chain);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("cannot load TLS certificate " + certificate_chain + ": " + e.what());
+    }
+    try {
+        context->use_private_key_file(private_key, asio::ssl::context::pem);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("cannot load TLS key " + private_key + ": " + e.what());
+    }
+    return context;
+}
 
 Server::Server(ServerOptions options, const Router& router)
     : impl_(std::make_unique<Impl>(std::move(options), router)) {}

@@ -10,6 +10,10 @@
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace mf::http {
 
 struct ServerOptions {
@@ -26,7 +30,13 @@ struct ServerOptions {
     std::string name = "api";  // of the listener, in logs and metrics
     AccessPolicy access;
     std::shared_ptr<Metrics> metrics;  // null: not counted
+    std::shared_ptr<boost::asio::ssl::context> tls;  // set: the listener speaks TLS only
 };
+
+// A server-side TLS context for TLS 1.2 and later from PEM files; throws with a message
+// naming the file that could not be loaded.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& certificate_chain,
+                                                            const std::string& private_key);
 
 // HTTP/1.1 server on Boost.Beast with one io_context, acceptor (SO_REUSEPORT) and thread
 // per worker, so the request path takes no locks.

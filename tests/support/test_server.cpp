@@ -159,6 +159,10 @@ std::uint16_t TestServer::port() const {
     return impl_->service->api_port();
 }
 
+std::uint16_t TestServer::tls_port() const {
+    return impl_->service->tls_port();
+}
+
 std::uint16_t TestServer::metrics_port() const {
     return impl_->service->metrics_port();
 }

@@ -76,6 +76,7 @@ public:
 
     std::uint16_t port() const;
     std::uint16_t metrics_port() const;
+    std::uint16_t tls_port() const;
     HttpClient client() const { return HttpClient(port()); }
     ManualClock& clock();  // only with manual_clock
     std::string database_url() const;
