@@ -285,12 +285,13 @@ std::vector<bool> concurrent_heartbeats(const std::vector<Exchange>& trace) {
     return concurrent;
 }
 
-TEST(Conformance, ReplaysEveryExchangeOfTheReferenceTrace) {
+// Sends the whole trace with `headers` added to every request; fails the test on any
+// difference.
+void replay(TestServerOptions options, const http::Fields& headers) {
     auto trace = load_trace();
     ASSERT_EQ(trace.size(), 1863u);
     auto concurrent = concurrent_heartbeats(trace);
 
-    TestServerOptions options;
     options.manual_clock = true;
     TestServer server(options);
     auto client = server.client();
@@ -300,7 +301,8 @@ TEST(Conformance, ReplaysEveryExchangeOfTheReferenceTrace) {
     for (std::size_t i = 0; i < trace.size(); ++i) {
         const auto& exchange = trace[i];
         server.clock().set_ms(kRecordingStartMs + exchange.t_ms);
-        auto response = client.request(exchange.method, exchange.target, exchange.request_body);
+        auto response =
+            client.request(exchange.method, exchange.target, exchange.request_body, headers);
         if (concurrent[i]) {
             race_statuses[0][exchange.path].push_back(exchange.status);
             race_statuses[1][exchange.path].push_back(response.status);
@@ -324,6 +326,18 @@ TEST(Conformance, ReplaysEveryExchangeOfTheReferenceTrace) {
         << mismatches.size() << " of " << trace.size() << " exchanges differ:\n"
         << report.str();
     std::cout << "replayed " << trace.size() << " exchanges, " << mismatches.size() << " differ\n";
+}
+
+TEST(Conformance, ReplaysEveryExchangeOfTheReferenceTrace) {
+    replay({}, {});
+}
+
+// What the Metaflow client does with METAFLOW_SERVICE_AUTH_KEY set: the same requests with
+// an x-api-key header, against a server that requires keys.
+TEST(Conformance, ReplaysWithAnApiKeyAgainstAServerThatRequiresKeys) {
+    TestServerOptions options;
+    options.security.api_keys = "metaflow-client:client-key-123";
+    replay(options, {{"x-api-key", "client-key-123"}});
 }
 
 }  // namespace
