@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, imageCommand, projectVersion, read, requirePresent,
-  terraformContainerEnv,
+  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, freePort, imageCommand, projectVersion, read,
+  requirePresent, terraformContainerEnv, waitFor,
 } from './lib.mjs';
 
 const binary = binaryPath();
@@ -42,8 +42,11 @@ test('kustomization: every resource file exists and holds the expected objects',
   assert.equal(kustomization.images[0].newTag, projectVersion, 'tagged with the project version');
 });
 
+// What the cluster sets beyond the Terraform task: metrics for Prometheus on their own port.
+const clusterOnly = ['MF_METADATA_METRICS_PORT'];
+
 test('the service gets the same environment variables as the Terraform task, the job the database ones', () => {
-  const expected = [...tf.environment, ...tf.secrets].sort();
+  const expected = [...tf.environment, ...tf.secrets, ...clusterOnly].sort();
   assert.deepEqual([...environment(container)].filter((n) => n.startsWith('MF_')).sort(), expected);
   const jobEnv = [...environment(job.spec.template.spec.containers[0])];
   for (const name of expected.filter((n) => n.startsWith('MF_METADATA_DB_'))) assert.ok(jobEnv.includes(name), `job: ${name}`);
@@ -72,6 +75,9 @@ test('ports: the container and Services use the ports the service listens on', (
   assert.equal(String(ports.http), cli.envDefault('MF_METADATA_PORT'));
   assert.equal(String(ports.migration), configMap.data.MF_MIGRATION_PORT);
   assert.equal(String(ports.migration), dockerEnv(dockerfile().at(-1)).MF_MIGRATION_PORT);
+  assert.equal(String(ports.metrics), configMap.data.MF_METADATA_METRICS_PORT);
+  const annotations = deployment.spec.template.metadata.annotations;
+  assert.equal(annotations['prometheus.io/port'], String(ports.metrics));
   for (const service of objects.filter((o) => o.kind === 'Service')) {
     for (const port of service.spec.ports) assert.ok(port.targetPort in ports, `${service.metadata.name}: ${port.targetPort}`);
     assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
@@ -103,4 +109,13 @@ test('probes: liveness and startup on /ping, readiness on its own route, all ser
     assert.equal(probe.port, 'http', `${kind} on the API port`);
     await t.test(`${kind} ${probe.path}`, (t2) => checkProbe(t2, api, probe.path));
   }
+});
+
+test('metrics: the scrape annotations name a port and path the binary serves', async (t) => {
+  const annotations = deployment.spec.template.metadata.annotations;
+  if (!requirePresent(t, 'env', 'MF_METADATA_METRICS_PORT', cli.readsEnv('MF_METADATA_METRICS_PORT'))) return;
+  const metrics = await freePort();
+  await imageCommand(t, binary, { MF_METADATA_METRICS_PORT: String(metrics) });
+  const answer = await waitFor(metrics, annotations['prometheus.io/path'], 10000);
+  assert.equal(answer.status, 200);
 });

@@ -17,9 +17,9 @@ export const read = (file) => fs.readFileSync(file, 'utf8');
 // they have all landed, empty these lists so that losing one fails.
 export const PENDING = {
   env: ['MF_METADATA_DB_HOST', 'MF_METADATA_DB_PORT', 'MF_METADATA_DB_USER', 'MF_METADATA_DB_PSWD',
-        'MF_METADATA_DB_NAME', 'MF_METADATA_DB_SSL_MODE', 'MF_MIGRATION_PORT', 'MF_METADATA_API_KEYS'],
+        'MF_METADATA_DB_NAME', 'MF_METADATA_DB_SSL_MODE', 'MF_MIGRATION_PORT'],
   subcommands: ['migrate'],
-  routes: ['/ready'],
+  routes: [],
 };
 
 // The binary under test: MF_BINARY (ctest passes the build's), else build/metadata-service.
@@ -81,7 +81,7 @@ export async function freePort() {
   });
 }
 
-export function get(port, pathname, { method = 'GET', timeout = 3000, headers = {} } = {}) {
+export function get(port, pathname, { method = 'GET', timeout = 3000, headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const request = http.request({ host: '127.0.0.1', port, path: pathname, method, timeout, headers }, (response) => {
       let body = '';
@@ -91,7 +91,7 @@ export function get(port, pathname, { method = 'GET', timeout = 3000, headers = 
     });
     request.on('timeout', () => request.destroy(new Error(`timeout on ${pathname}`)));
     request.on('error', reject);
-    request.end();
+    request.end(body);
   });
 }
 
@@ -156,8 +156,8 @@ export function dockerEnv(stage) {
 }
 
 // Runs the image's command as the image does (ENTRYPOINT + CMD + ENV of the Dockerfile's
-// last stage, the ENTRYPOINT being the binary under test), with both ports moved to free ones
-// on loopback. Waits for /ping on the
+// last stage, the ENTRYPOINT being the binary under test) plus extraEnv, with both ports
+// always moved to free ones on loopback. Waits for /ping on the
 // API; the process is stopped when test `t` ends.
 export async function imageCommand(t, binary, extraEnv = {}) {
   const runtime = dockerfile().at(-1);
@@ -165,8 +165,8 @@ export async function imageCommand(t, binary, extraEnv = {}) {
   const api = await freePort();
   const migration = await freePort();
   const env = {
-    PATH: process.env.PATH, ...dockerEnv(runtime), MF_METADATA_HOST: '127.0.0.1', MF_METADATA_PORT: String(api),
-    MF_MIGRATION_PORT: String(migration), ...extraEnv,
+    PATH: process.env.PATH, ...dockerEnv(runtime), ...extraEnv,
+    MF_METADATA_HOST: '127.0.0.1', MF_METADATA_PORT: String(api), MF_MIGRATION_PORT: String(migration),
   };
   const [entrypoint, ...entrypointArgs] = last('ENTRYPOINT');
   if (entrypoint !== '/usr/local/bin/metadata-service') throw new Error(`unexpected ENTRYPOINT ${entrypoint}`);
