@@ -24,7 +24,7 @@ export const PENDING = {
 
 // The binary under test: MF_BINARY (ctest passes the build's), else build/metadata-service.
 export function binaryPath() {
-  const binary = process.env.MF_BINARY || path.join(root, 'build', 'metadata-service');
+  const binary = path.resolve(process.env.MF_BINARY || path.join(root, 'build', 'metadata-service'));
   if (!fs.existsSync(binary)) throw new Error(`no binary at ${binary}: build first or set MF_BINARY`);
   return binary;
 }
