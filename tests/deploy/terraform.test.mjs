@@ -193,7 +193,8 @@ test('it creates what the spec page lists', () => {
   assert.equal(mod.locals.migration_url, 'http://${aws_lb.this.dns_name}:${local.migration_port}');
   assert.equal(mod.resource.aws_api_gateway_method.this.api_key_required, '${var.enable_api_basic_auth}');
   assert.equal(mod.resource.aws_api_gateway_integration.this.connection_type, 'VPC_LINK');
-  assert.match(mod.data.aws_iam_policy_document.source_ip.count, /length\(var\.access_list_cidr_blocks\) > 0/);
+  assert.match(mod.locals.with_source_ip_policy, /length\(var\.access_list_cidr_blocks\) > 0/);
+  assert.equal(mod.resource.aws_api_gateway_rest_api_policy.this.count, "${local.with_source_ip_policy ? 1 : 0}");
   assert.equal(mod.resource.aws_lb.this.internal, true, 'the NLB is internal');
   assert.equal(mod.resource.aws_api_gateway_stage.api.stage_name, 'api');
   const containers = mod.resource.aws_ecs_task_definition.this.container_definitions;

@@ -11,7 +11,7 @@ resource "aws_api_gateway_rest_api" "this" {
 }
 
 data "aws_iam_policy_document" "source_ip" {
-  count = var.enable_api_gateway && length(var.access_list_cidr_blocks) > 0 ? 1 : 0
+  count = local.with_source_ip_policy ? 1 : 0
 
   statement {
     sid       = "AllowInvoke"
@@ -42,7 +42,7 @@ data "aws_iam_policy_document" "source_ip" {
 }
 
 resource "aws_api_gateway_rest_api_policy" "this" {
-  count       = length(data.aws_iam_policy_document.source_ip)
+  count       = local.with_source_ip_policy ? 1 : 0
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   policy      = data.aws_iam_policy_document.source_ip[0].json
 }

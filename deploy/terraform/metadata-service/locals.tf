@@ -26,6 +26,8 @@ locals {
   migration_url = "http://${aws_lb.this.dns_name}:${local.migration_port}"
 
   with_api_key = var.enable_api_gateway && var.enable_api_basic_auth
+  # Only the listed source IPs may call the gateway, when there is a list.
+  with_source_ip_policy = var.enable_api_gateway && length(var.access_list_cidr_blocks) > 0
 
   # The execution role is the caller's; the module only adds the right to read the secrets
   # of this task to it, by name (the last segment of the ARN, after any path).
