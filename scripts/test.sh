@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, and runs every test twice, once in
-# the Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# the Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer; each
+# time on SQLite and again on PostgreSQL.
 # MF_SKIP_SANITIZE=1 skips the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 # The npm dev dependencies of the deployment checks (package.json, package-lock.json).
 npm ci --no-audit --no-fund --loglevel=error
+
+# A throwaway PostgreSQL cluster for the suite's PostgreSQL pass, stopped however the run
+# ends. Building after it starts registers that pass (MF_TEST_POSTGRES_URL).
+source ./scripts/pg-cluster.sh
+trap pg_cluster_stop EXIT
+pg_cluster_start
 
 run_suite() {
   local dir=$1

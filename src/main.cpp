@@ -2,13 +2,19 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <iostream>
+#include <optional>
 
+#include "api/migration.hpp"
 #include "api/version.hpp"
 #include "app/service.hpp"
 #include "config/config.hpp"
 #include "model/clock.hpp"
+#include "store/open.hpp"
 
 namespace {
 
@@ -45,6 +51,52 @@ int serve(mf::ServeConfig config) {
     return 0;
 }
 
+// Runs one call of the migration interface to its end on this thread.
+template <class T>
+mf::Result<T> run_to_end(mf::Async<T> call) {
+    boost::asio::io_context io;
+    std::optional<mf::Result<T>> result;
+    boost::asio::co_spawn(
+        io, [&]() -> boost::asio::awaitable<void> { result.emplace(co_await std::move(call)); },
+        boost::asio::detached);
+    io.run();
+    return std::move(*result);
+}
+
+std::unique_ptr<mf::Migrations> open_schema(const std::string& database) {
+    auto migrations = mf::open_migrations(database);
+    if (!migrations) {
+        spdlog::critical("{} has no schema migrations: give --database postgresql://...",
+                         database.empty() ? std::string("no database") : database);
+    }
+    return migrations;
+}
+
+int migrate(const std::string& database) {
+    auto migrations = open_schema(database);
+    if (!migrations) return 2;
+    auto applied = run_to_end(migrations->upgrade());
+    if (!applied) {
+        spdlog::critical("migration failed: {}", applied.error().message);
+        return 1;
+    }
+    if (applied->empty()) std::cout << "the schema is up to date: nothing to apply\n";
+    for (auto version : *applied) std::cout << "applied " << version << "\n";
+    return 0;
+}
+
+int print_schema_status(const std::string& database) {
+    auto migrations = open_schema(database);
+    if (!migrations) return 2;
+    auto status = run_to_end(migrations->status());
+    if (!status) {
+        spdlog::critical("cannot read the schema status: {}", status.error().message);
+        return 1;
+    }
+    std::cout << mf::api::schema_status_json(*status) << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,7 +118,28 @@ int main(int argc, char** argv) {
                   << mf::api::kCompatibleVersion << ")\n";
     });
 
+    std::string schema_database;
+    auto* migrate_command = app.add_subcommand(
+        "migrate", "Apply the pending schema migrations of a PostgreSQL database");
+    auto* status_command = app.add_subcommand(
+        "db-status", "Print the schema status of a PostgreSQL database, as /db_schema_status");
+    for (auto* command : {migrate_command, status_command}) {
+        command->add_option("--database", schema_database, "postgresql://user:password@host/name")
+            ->envname("MF_METADATA_DATABASE_URL");
+    }
+
     CLI11_PARSE(app, argc, argv);
+    // With no database named, the reference's MF_METADATA_DB_* variables choose PostgreSQL.
+    for (auto [command, database] :
+         {std::pair{serve_command, &config.database}, std::pair{config_command, &shown.database}}) {
+        if (command->get_option("--database")->count() > 0) continue;
+        if (auto url = mf::environment_database_url()) *database = *url;
+    }
+    if (schema_database.empty()) {
+        schema_database = mf::environment_database_url().value_or("");
+    }
+    if (migrate_command->parsed()) return migrate(schema_database);
+    if (status_command->parsed()) return print_schema_status(schema_database);
     if (config_command->parsed()) {
         std::cout << mf::describe(shown);
         return 0;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/migration.hpp"
 #include "api/routes.hpp"
 #include "api/version.hpp"
 #include "http/server.hpp"
@@ -20,7 +21,11 @@ struct Service::Impl {
     http::Router metrics_router;
     std::unique_ptr<http::Server> api;
     std::unique_ptr<http::Server> metrics_server;
-    std::unique_ptr<http::Server> tls;  // beside a plain API listener, with --tls-port
+    std::unique_ptr<http::Server> tls;       // beside a plain API listener, with --tls-port
+    std::unique_ptr<Migrations> migrations;  // null for SQLite
+    api::MigrationContext migration_context;
+    http::Router migration_router;
+    std::unique_ptr<http::Server> migration_server;
 
     Impl(ServeConfig c, const Clock& k)
         : config(std::move(c)), clock(k), api_router(config.path_prefix) {}
@@ -40,8 +45,24 @@ struct Service::Impl {
         return policy;
     }
 
+    // The reference's migration service, on its own port, for a store that has migrations.
+    void build_migration_api() {
+        migrations = open_migrations(config.database);
+        if (!migrations) return;
+        migration_context =
+            api::MigrationContext{migrations.get(), config.migration_endpoints_enabled != 0};
+        api::add_migration_routes(migration_router, migration_context);
+        auto options = config.server;
+        options.port = config.migration_port;
+        options.access = http::AccessPolicy{};
+        options.access.allow = http::CidrList(config.security.migration_allow_cidrs);
+        options.name = "migration";
+        migration_server = std::make_unique<http::Server>(options, migration_router);
+    }
+
     void build() {
-        store = open_store(config.database, clock);
+        store = open_store(config.database, clock, StoreOpenOptions{.migrate = config.migrate});
+        build_migration_api();
         context = std::make_unique<api::Context>(
             api::Context{*store, clock, [this] { return draining(); }});
         const auto& security = config.security;
@@ -102,6 +123,7 @@ void Service::start() {
     impl_->api->start();
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
+    if (impl_->migration_server) impl_->migration_server->start();
     spdlog::info("serving on ({}, {}) with database {}", impl_->config.server.host, api_port(),
                  mask_secrets(impl_->config.database));
 }
@@ -111,6 +133,7 @@ void Service::stop() {
     impl_->api->stop();
     if (impl_->tls) impl_->tls->stop();
     if (impl_->metrics_server) impl_->metrics_server->stop();
+    if (impl_->migration_server) impl_->migration_server->stop();
 }
 
 void Service::reload_keys() {
@@ -134,6 +157,9 @@ std::uint16_t Service::tls_port() const {
 }
 std::uint16_t Service::metrics_port() const {
     return impl_->metrics_server ? impl_->metrics_server->port() : 0;
+}
+std::uint16_t Service::migration_port() const {
+    return impl_->migration_server ? impl_->migration_server->port() : 0;
 }
 Store& Service::store() {
     return *impl_->store;

@@ -18,6 +18,19 @@ void add_serve_options(CLI::App& command, ServeConfig& config) {
                     "Database URL: sqlite:PATH or postgresql://user:password@host:port/name")
         ->envname("MF_METADATA_DATABASE_URL")
         ->capture_default_str();
+    command.add_flag("--migrate", config.migrate,
+                     "Apply pending schema migrations to a PostgreSQL database at an older "
+                     "version (an empty one is always migrated)");
+    command
+        .add_option("--migration-port", config.migration_port,
+                    "Port of the migration API (PostgreSQL only)")
+        ->envname("MF_MIGRATION_PORT")
+        ->capture_default_str();
+    command
+        .add_option("--migration-endpoints-enabled", config.migration_endpoints_enabled,
+                    "0 leaves PATCH /upgrade out of the migration API")
+        ->envname("MF_MIGRATION_ENDPOINTS_ENABLED")
+        ->capture_default_str();
     command.add_option("--threads", config.server.threads, "Worker threads (0: one per core)")
         ->capture_default_str();
     command

@@ -32,6 +32,12 @@ struct ServeConfig {
     std::string path_prefix;
     std::string log_level = "info";
     SecurityConfig security;
+    // PostgreSQL (spec 9): apply pending migrations to a database at an older version.
+    bool migrate = false;
+    // The migration API's listener (spec 9.3), run beside the API with a PostgreSQL store;
+    // 0 picks a free port.
+    std::uint16_t migration_port = 8082;
+    int migration_endpoints_enabled = 1;  // 0 leaves PATCH /upgrade out
 };
 
 void add_serve_options(CLI::App& command, ServeConfig& config);

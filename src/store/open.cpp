@@ -2,27 +2,47 @@
 
 #include <stdexcept>
 
+#include "store/postgres/pg_migrations.hpp"
+#include "store/postgres/pg_options.hpp"
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace mf {
 
-std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock) {
+bool is_postgres_url(const std::string& url) {
+    return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
+                                  StoreOpenOptions options) {
     const std::string sqlite_scheme = "sqlite:";
     if (url.rfind(sqlite_scheme, 0) == 0) {
         std::string path = url.substr(sqlite_scheme.size());
         // Accept sqlite:///abs/path as well as sqlite:relative/path.
         if (path.rfind("//", 0) == 0) path = path.substr(2);
         if (path.empty()) throw std::runtime_error("database URL " + url + " names no file");
-        SqliteOptions options;
-        options.path = path;
-        options.clock = &clock;
-        return open_sqlite_store(options);
+        SqliteOptions sqlite_options;
+        sqlite_options.path = path;
+        sqlite_options.clock = &clock;
+        return open_sqlite_store(sqlite_options);
     }
-    if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-        throw std::runtime_error("PostgreSQL is not supported by this build yet: " + url);
+    if (is_postgres_url(url)) {
+        PostgresOptions postgres_options = pg::postgres_options(url);
+        postgres_options.clock = &clock;
+        pg::prepare_schema(url, options.migrate);
+        return open_postgres_store(postgres_options);
     }
     throw std::runtime_error("unknown database URL '" + url +
                              "': expected sqlite:PATH or postgresql://...");
+}
+
+std::optional<std::string> environment_database_url() {
+    return pg::database_url_from_environment();
+}
+
+std::unique_ptr<Migrations> open_migrations(const std::string& url) {
+    if (!is_postgres_url(url)) return nullptr;
+    return pg::open_postgres_migrations(url);
 }
 
 }  // namespace mf

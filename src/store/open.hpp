@@ -1,16 +1,36 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model/clock.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 namespace mf {
 
+struct StoreOpenOptions {
+    // Apply pending migrations to a database that already has a schema. An empty database
+    // is always migrated; one at another version is otherwise refused (PostgreSQL).
+    bool migrate = false;
+};
+
 // Opens the store a database URL names: `sqlite:PATH` (the embedded default) or
 // `postgresql://...`. Throws std::runtime_error with a message fit for an operator. The
 // clock is the time of derived values (run status); it must outlive the store.
-std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock);
+std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
+                                  StoreOpenOptions options = {});
+
+// The schema migrations of the database a URL names; null for SQLite, whose file is
+// migrated when opened and has no goose versions to report.
+std::unique_ptr<Migrations> open_migrations(const std::string& url);
+
+// The PostgreSQL database the reference's MF_METADATA_DB_* variables describe (spec 10.1),
+// as a URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN is set.
+std::optional<std::string> environment_database_url();
+
+// Whether the URL names a PostgreSQL database.
+bool is_postgres_url(const std::string& url);
 
 }  // namespace mf

@@ -1,7 +1,6 @@
 #include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <boost/asio.hpp>
@@ -11,6 +10,7 @@
 
 #include "app/service.hpp"
 #include "support/process.hpp"
+#include "support/test_database.hpp"
 
 namespace mf::testing {
 
@@ -123,6 +123,7 @@ TempDir::~TempDir() {
 
 struct TestServer::Impl {
     TempDir dir;
+    std::unique_ptr<TestDatabase> database;  // outlives the service that uses it
     std::string url;
     std::unique_ptr<Clock> clock;
     std::unique_ptr<Service> service;
@@ -130,7 +131,8 @@ struct TestServer::Impl {
 
 TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>()) {
     auto& impl = *impl_;
-    impl.url = "sqlite:" + (impl.dir.path() / "metadata.db").string();
+    impl.database = std::make_unique<TestDatabase>(impl.dir.path());
+    impl.url = impl.database->url();
     if (options.manual_clock) {
         impl.clock = std::make_unique<ManualClock>(1'700'000'000'000);
     } else {
@@ -141,6 +143,7 @@ TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>
     config.path_prefix = options.path_prefix;
     config.server.host = "127.0.0.1";
     config.server.port = 0;
+    config.migration_port = 0;
     config.server.threads = 2;
     config.server.body_limit = options.body_limit;
     config.security = options.security;
@@ -163,6 +166,10 @@ std::uint16_t TestServer::tls_port() const {
     return impl_->service->tls_port();
 }
 
+std::uint16_t TestServer::migration_port() const {
+    return impl_->service->migration_port();
+}
+
 std::uint16_t TestServer::metrics_port() const {
     return impl_->service->metrics_port();
 }
@@ -178,25 +185,7 @@ std::string TestServer::database_url() const {
 }
 
 std::map<std::string, std::int64_t> TestServer::row_counts() const {
-    std::map<std::string, std::int64_t> counts;
-    sqlite3* db = nullptr;
-    std::string path = impl_->url.substr(std::string("sqlite:").size());
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        throw std::runtime_error("cannot open " + path);
-    }
-    for (const char* table :
-         {"flows_v3", "runs_v3", "steps_v3", "tasks_v3", "metadata_v3", "artifact_v3"}) {
-        sqlite3_stmt* statement = nullptr;
-        std::string sql = std::string("SELECT count(*) FROM ") + table;
-        sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr);
-        if (statement && sqlite3_step(statement) == SQLITE_ROW) {
-            counts[table] = sqlite3_column_int64(statement, 0);
-        }
-        sqlite3_finalize(statement);
-    }
-    sqlite3_close(db);
-    return counts;
+    return impl_->database->row_counts();
 }
 
 }  // namespace mf::testing

@@ -76,6 +76,7 @@ public:
 
     std::uint16_t port() const;
     std::uint16_t metrics_port() const;
+    std::uint16_t migration_port() const;  // 0 unless the store is PostgreSQL
     std::uint16_t tls_port() const;
     HttpClient client() const { return HttpClient(port()); }
     ManualClock& clock();  // only with manual_clock

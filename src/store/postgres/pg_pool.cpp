@@ -1,0 +1,66 @@
+#include "store/postgres/pg_pool.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace mf::pg {
+
+namespace asio = boost::asio;
+
+asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
+    const auto deadline = Clock::now() + options_.timeout;
+    for (;;) {
+        if (!idle_.empty()) {
+            auto connection = std::move(idle_.back());
+            idle_.pop_back();
+            co_return Lease(*this, std::move(connection));
+        }
+        if (open_ < options_.max_connections) {
+            ++open_;
+            auto opened = co_await Connection::open(options_.conninfo, deadline);
+            if (!opened) {
+                --open_;
+                wake_one();
+                co_return opened.take_error();
+            }
+            co_return Lease(*this, std::move(opened).value());
+        }
+        auto executor = co_await asio::this_coro::executor;
+        asio::steady_timer turn(executor, deadline);
+        waiters_.push_back(&turn);
+        auto [ec] = co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+        // A release cancels the timer of the first in line; expiry means none came in time.
+        std::erase(waiters_, &turn);
+        if (!ec) co_return Error::unavailable("timed out waiting for a database connection");
+    }
+}
+
+void Pool::release(std::unique_ptr<Connection> connection) {
+    if (connection->broken()) {
+        // The database went away or restarted: the idle connections are most likely dead
+        // too. Dropping them makes the next requests connect afresh instead of failing.
+        open_ -= 1 + idle_.size();
+        idle_.clear();
+    } else {
+        idle_.push_back(std::move(connection));
+    }
+    wake_one();
+}
+
+void Pool::wake_one() {
+    if (waiters_.empty()) return;
+    waiters_.front()->cancel();
+    waiters_.pop_front();
+}
+
+Pool& PoolSet::pool_for(const asio::any_io_executor& executor) {
+    const void* loop = &executor.context();
+    std::lock_guard lock(mutex_);
+    auto& pool = pools_[loop];
+    if (!pool) pool = std::make_unique<Pool>(options_);
+    return *pool;
+}
+
+}  // namespace mf::pg

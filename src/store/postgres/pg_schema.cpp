@@ -1,0 +1,297 @@
+#include "store/postgres/pg_schema.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+
+namespace mf::pg {
+namespace {
+
+// One goose migration file, as statements.
+struct Migration {
+    std::int64_t version;
+    bool in_transaction;  // false: goose's "NO TRANSACTION", needed by CONCURRENTLY
+    std::vector<std::string_view> statements;
+};
+
+// Transcribed from spec sections 8 and 9.1. Append only: a released entry never changes,
+// since databases already carry it. Our own migrations, if ever needed, take versions after
+// the reference's last one.
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> all = {
+        {1,
+         true,
+         {R"sql(CREATE TABLE IF NOT EXISTS flows_v3 (
+    flow_id VARCHAR(255) PRIMARY KEY,
+    user_name VARCHAR(255),
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB
+))sql",
+          R"sql(CREATE TABLE IF NOT EXISTS runs_v3 (
+    flow_id VARCHAR(255) NOT NULL,
+    run_number SERIAL NOT NULL,
+    user_name VARCHAR(255),
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB,
+    PRIMARY KEY (flow_id, run_number),
+    FOREIGN KEY (flow_id) REFERENCES flows_v3 (flow_id)
+))sql",
+          R"sql(CREATE TABLE IF NOT EXISTS steps_v3 (
+    flow_id VARCHAR(255) NOT NULL,
+    run_number BIGINT NOT NULL,
+    step_name VARCHAR(255) NOT NULL,
+    user_name VARCHAR(255),
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB,
+    PRIMARY KEY (flow_id, run_number, step_name),
+    FOREIGN KEY (flow_id, run_number) REFERENCES runs_v3 (flow_id, run_number)
+))sql",
+          R"sql(CREATE TABLE IF NOT EXISTS tasks_v3 (
+    flow_id VARCHAR(255) NOT NULL,
+    run_number BIGINT NOT NULL,
+    step_name VARCHAR(255) NOT NULL,
+    task_id BIGSERIAL PRIMARY KEY,
+    user_name VARCHAR(255),
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB,
+    FOREIGN KEY (flow_id, run_number, step_name) REFERENCES steps_v3 (flow_id, run_number, step_name)
+))sql",
+          R"sql(CREATE TABLE IF NOT EXISTS metadata_v3 (
+    flow_id VARCHAR(255),
+    run_number BIGINT NOT NULL,
+    step_name VARCHAR(255) NOT NULL,
+    task_id BIGINT NOT NULL,
+    id BIGSERIAL NOT NULL,
+    field_name VARCHAR(255) NOT NULL,
+    value TEXT NOT NULL,
+    type VARCHAR(255) NOT NULL,
+    user_name VARCHAR(255),
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB,
+    PRIMARY KEY (flow_id, run_number, step_name, task_id, field_name)
+))sql",
+          R"sql(CREATE TABLE IF NOT EXISTS artifact_v3 (
+    flow_id VARCHAR(255) NOT NULL,
+    run_number BIGINT NOT NULL,
+    step_name VARCHAR(255) NOT NULL,
+    task_id BIGINT NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    location VARCHAR(255) NOT NULL,
+    ds_type VARCHAR(255) NOT NULL,
+    sha VARCHAR(255),
+    type VARCHAR(255),
+    content_type VARCHAR(255),
+    user_name VARCHAR(255),
+    attempt_id SMALLINT NOT NULL,
+    ts_epoch BIGINT NOT NULL,
+    tags JSONB,
+    system_tags JSONB,
+    PRIMARY KEY (flow_id, run_number, step_name, task_id, attempt_id, name)
+))sql"}},
+        {20200603104139,
+         true,
+         {"ALTER TABLE runs_v3 ADD COLUMN run_id VARCHAR(255), ADD COLUMN last_heartbeat_ts "
+          "BIGINT, ADD UNIQUE (flow_id, run_id)",
+          "ALTER TABLE steps_v3 ADD COLUMN run_id VARCHAR(255), ADD UNIQUE (flow_id, run_id, "
+          "step_name)",
+          "ALTER TABLE tasks_v3 ADD COLUMN run_id VARCHAR(255), ADD COLUMN task_name "
+          "VARCHAR(255), ADD COLUMN last_heartbeat_ts BIGINT, ADD UNIQUE (flow_id, run_number, "
+          "step_name, task_name)",
+          "ALTER TABLE metadata_v3 ADD COLUMN run_id VARCHAR(255), ADD COLUMN task_name "
+          "VARCHAR(255)",
+          "ALTER TABLE artifact_v3 ADD COLUMN run_id VARCHAR(255), ADD COLUMN task_name "
+          "VARCHAR(255)"}},
+        {20201002000616,
+         true,
+         {"ALTER TABLE metadata_v3 DROP CONSTRAINT metadata_v3_pkey, ADD PRIMARY KEY (id, "
+          "flow_id, run_number, step_name, task_id, field_name)",
+          "CREATE INDEX IF NOT EXISTS metadata_v3_akey ON metadata_v3 (flow_id, run_number, "
+          "step_name, task_id, field_name)"}},
+        {20210202145952,
+         true,
+         {"CREATE INDEX IF NOT EXISTS runs_v3_idx_ts_epoch ON runs_v3 (ts_epoch)",
+          "CREATE INDEX IF NOT EXISTS runs_v3_idx_gin_tags_combined ON runs_v3 USING gin "
+          "((tags || system_tags))",
+          "CREATE INDEX IF NOT EXISTS runs_v3_idx_flow_id_asc_ts_epoch_desc ON runs_v3 "
+          "(flow_id, ts_epoch DESC)",
+          "CREATE INDEX IF NOT EXISTS runs_v3_idx_user_asc_ts_epoch_desc ON runs_v3 ((CASE WHEN "
+          "system_tags ? ('user:' || user_name) THEN user_name ELSE NULL END), ts_epoch DESC)"}},
+        {20210260056859,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_v3_idx_flow_id_run_id_step_name_task_name "
+          "ON tasks_v3 (flow_id, run_id, step_name, task_name) WHERE run_id IS NOT NULL AND "
+          "task_name IS NOT NULL"}},
+        {20211202100726,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS runs_v3_idx_str_ids_primary_key ON runs_v3 "
+          "(flow_id, run_id) WHERE run_id IS NOT NULL",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS steps_v3_idx_str_ids_primary_key ON steps_v3 "
+          "(flow_id, run_id, step_name) WHERE run_id IS NOT NULL",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_str_ids_primary_key ON "
+          "metadata_v3 (flow_id, run_id, step_name, task_name, field_name) WHERE run_id IS NOT "
+          "NULL AND task_name IS NOT NULL",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_str_ids_primary_key ON "
+          "artifact_v3 (flow_id, run_id, step_name, task_name, attempt_id, name) WHERE run_id "
+          "IS NOT NULL AND task_name IS NOT NULL"}},
+        {20220503175500,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS runs_v3_idx_epoch_ts_desc ON runs_v3 "
+          "(ts_epoch DESC)"}},
+        {20230118020300,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS runs_v3_idx_str_ids_primary_key_v2 ON runs_v3 "
+          "(flow_id, run_id)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS steps_v3_idx_str_ids_primary_key_v2 ON "
+          "steps_v3 (flow_id, run_id, step_name)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+          "tasks_v3_idx_flow_id_run_id_step_name_task_name_v2 ON tasks_v3 (flow_id, run_id, "
+          "step_name, task_name)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_str_ids_a_key ON metadata_v3 "
+          "(flow_id, run_id, step_name, task_name, field_name)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_str_ids_a_key_with_task_id ON "
+          "metadata_v3 (flow_id, run_id, step_name, task_id, field_name)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_str_ids_primary_key_v2 ON "
+          "artifact_v3 (flow_id, run_id, step_name, task_name, attempt_id, name)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+          "artifact_v3_idx_str_ids_primary_key_with_task_id "
+          "ON artifact_v3 (flow_id, run_id, step_name, task_id, attempt_id, name)",
+          "DROP INDEX CONCURRENTLY IF EXISTS tasks_v3_idx_flow_id_run_id_step_name_task_name",
+          "DROP INDEX CONCURRENTLY IF EXISTS runs_v3_idx_str_ids_primary_key",
+          "DROP INDEX CONCURRENTLY IF EXISTS steps_v3_idx_str_ids_primary_key",
+          "DROP INDEX CONCURRENTLY IF EXISTS metadata_v3_idx_str_ids_primary_key",
+          "DROP INDEX CONCURRENTLY IF EXISTS artifact_v3_idx_str_ids_primary_key"}},
+        {20260615000000,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS runs_v3_idx_flow_ts_runnum_desc ON runs_v3 "
+          "(flow_id, ts_epoch DESC, run_number DESC)"}},
+        {20260706000000,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_latest_attempt ON artifact_v3 "
+          "(flow_id, run_number, task_id, name, ts_epoch DESC)"}},
+        {20260706000001,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS flows_v3_idx_ts_flow_desc ON flows_v3 "
+          "(ts_epoch DESC, flow_id DESC)"}},
+        {20260706000002,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_v3_idx_flow_run_step_ts_task_desc ON "
+          "tasks_v3 (flow_id, run_number, step_name, ts_epoch DESC, task_id DESC)"}},
+        {20260706000003,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_flow_run_ts_id_desc ON "
+          "metadata_v3 (flow_id, run_number, ts_epoch DESC, id DESC)"}},
+    };
+    return all;
+}
+
+// Taken for the whole of a migration run, so that replicas starting together queue up.
+// The number is arbitrary but fixed: "mfmigrat" in ASCII.
+constexpr std::string_view kMigrationLock = "7883446098497636724";
+
+bool has_goose_table(BlockingConnection& db) {
+    return !db.execute("SELECT to_regclass('goose_db_version')").is_null(0, 0);
+}
+
+// goose's rule: walking the rows newest first, a version's latest row says whether it is
+// applied; the current version is the first one found applied.
+std::int64_t goose_version(BlockingConnection& db) {
+    if (!has_goose_table(db)) return 0;
+    Rows rows = db.execute("SELECT version_id, is_applied FROM goose_db_version ORDER BY id DESC");
+    std::set<std::int64_t> undone;
+    for (int row = 0; row < rows.size(); ++row) {
+        const std::int64_t version = rows.int64(row, 0);
+        if (undone.contains(version)) continue;
+        if (rows.boolean(row, 1)) return version;
+        undone.insert(version);
+    }
+    return 0;
+}
+
+void ensure_goose_table(BlockingConnection& db) {
+    if (has_goose_table(db)) return;
+    // As goose creates it, with its row for version 0.
+    db.execute(
+        "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, "
+        "is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))");
+    db.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true)");
+}
+
+void apply(BlockingConnection& db, const Migration& migration) {
+    const std::string version = std::to_string(migration.version);
+    const std::string record =
+        "INSERT INTO goose_db_version (version_id, is_applied) VALUES (" + version + ", true)";
+    if (migration.in_transaction) {
+        db.execute("BEGIN");
+        try {
+            for (auto statement : migration.statements) db.execute(std::string(statement));
+            db.execute(record);
+            db.execute("COMMIT");
+        } catch (...) {
+            db.execute("ROLLBACK");
+            throw;
+        }
+    } else {
+        for (auto statement : migration.statements) db.execute(std::string(statement));
+        db.execute(record);
+    }
+}
+
+}  // namespace
+
+std::vector<std::int64_t> known_versions() {
+    std::vector<std::int64_t> versions;
+    for (const auto& migration : migrations()) versions.push_back(migration.version);
+    return versions;
+}
+
+SchemaStatus read_schema_status(BlockingConnection& db) {
+    SchemaStatus status;
+    status.known_versions = known_versions();
+    status.current_version = goose_version(db);
+    const auto& known = status.known_versions;
+    auto current = std::find(known.begin(), known.end(), status.current_version);
+    // A version this build does not know leaves every known one listed, as the reference
+    // does for version 0.
+    status.unapplied_versions.assign(current == known.end() ? known.begin() : current + 1,
+                                     known.end());
+    status.has_tables =
+        !db.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'flows_v3'")
+             .empty();
+    return status;
+}
+
+std::vector<std::int64_t> apply_migrations(BlockingConnection& db) {
+    const std::string lock(kMigrationLock);
+    db.execute("SELECT pg_advisory_lock(" + lock + ")");
+    std::vector<std::int64_t> applied;
+    try {
+        ensure_goose_table(db);
+        const std::int64_t current = goose_version(db);
+        for (const auto& migration : migrations()) {
+            if (migration.version <= current) continue;
+            spdlog::info("applying migration {}", migration.version);
+            try {
+                apply(db, migration);
+            } catch (const std::exception& e) {
+                throw std::runtime_error("migration " + std::to_string(migration.version) +
+                                         " failed: " + e.what());
+            }
+            applied.push_back(migration.version);
+        }
+    } catch (...) {
+        db.execute("SELECT pg_advisory_unlock(" + lock + ")");
+        throw;
+    }
+    db.execute("SELECT pg_advisory_unlock(" + lock + ")");
+    return applied;
+}
+
+}  // namespace mf::pg

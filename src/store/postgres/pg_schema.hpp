@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "store/migrations.hpp"
+#include "store/postgres/pg_connection.hpp"
+
+// The reference's schema (spec 8) as its 13 goose migrations (spec 9.1), and a runner that
+// keeps goose's bookkeeping, so that goose, the Python service and this one each see the
+// version the others applied.
+namespace mf::pg {
+
+// Every known version but 0, ascending.
+std::vector<std::int64_t> known_versions();
+
+// Reads the schema's state; creates nothing.
+SchemaStatus read_schema_status(BlockingConnection& db);
+
+// Applies what is pending, in order, under an advisory lock so that processes starting
+// together apply each migration once; returns the versions it applied. Each migration runs
+// in a transaction, except those that create indexes CONCURRENTLY, which run statement by
+// statement as goose runs them. Throws std::runtime_error when a migration fails.
+std::vector<std::int64_t> apply_migrations(BlockingConnection& db);
+
+}  // namespace mf::pg

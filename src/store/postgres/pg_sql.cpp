@@ -1,0 +1,360 @@
+#include "store/postgres/pg_sql.hpp"
+
+#include <array>
+
+#include "model/heartbeat.hpp"
+
+namespace mf::pg {
+namespace {
+
+// Seconds since its last heartbeat after which a run without an end result counts as failed
+// (RUN_INACTIVE_CUTOFF_TIME, spec 7.6).
+constexpr std::int64_t kRunInactiveCutoffSeconds = 360;
+
+JsonText json_column(const Rows& rows, int row, int column) {
+    return rows.optional_text(row, column).value_or(kJsonNull);
+}
+
+// The verified owner (spec 4.2), written as the reference's index expression so that the
+// index serves the `user` filter.
+constexpr std::string_view kRunOwner =
+    "(CASE WHEN r.system_tags ? ('user:' || r.user_name) THEN r.user_name END)";
+
+// " FROM ... WHERE": the records of the run's end step with this field name. Spec 7.6 calls
+// the newest attempt_ok one OK and the newest attempt one ATT.
+Query& end_step_records(Query& query, std::string_view field_name) {
+    query.sql(" FROM metadata_v3 m WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number");
+    return query.sql(" AND m.step_name = 'end' AND m.field_name = '").sql(field_name).sql("'");
+}
+
+// The derived run status (spec 7.6): OK's value cast to boolean decides, unless ATT is newer
+// than a false OK; without OK, the heartbeat does. Only the newest value is cast.
+Query& run_status(Query& query, std::int64_t now_s) {
+    query.sql("(CASE (SELECT m.value");
+    end_step_records(query, "attempt_ok").sql(" ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)");
+    query.sql("::boolean WHEN true THEN 'completed' WHEN false THEN (CASE WHEN (SELECT ");
+    query.sql("max(m.ts_epoch)");
+    end_step_records(query, "attempt_ok").sql(") < (SELECT max(m.ts_epoch)");
+    end_step_records(query, "attempt").sql(") THEN 'running' ELSE 'failed' END)");
+    query.sql(" ELSE (CASE WHEN r.last_heartbeat_ts IS NOT NULL AND abs(").value(now_s);
+    query.sql(" - r.last_heartbeat_ts) <= ").value(kRunInactiveCutoffSeconds);
+    return query.sql(" THEN 'running' ELSE 'failed' END) END)");
+}
+
+enum class FieldKind { plain, json, status };
+
+// The fields a filter may name, mapped to fixed SQL: filter field names never reach SQL.
+struct FilterField {
+    std::string_view name;
+    std::string_view expression;
+    FieldKind kind = FieldKind::plain;
+};
+
+constexpr std::array kRunFilterFields = {
+    FilterField{"flow_id", "r.flow_id"},
+    FilterField{"run_number", "r.run_number"},
+    FilterField{"run_id", "r.run_id"},
+    FilterField{"user_name", "r.user_name"},
+    FilterField{"ts_epoch", "r.ts_epoch"},
+    FilterField{"last_heartbeat_ts", "r.last_heartbeat_ts"},
+    FilterField{"tags", "r.tags", FieldKind::json},
+    FilterField{"system_tags", "r.system_tags", FieldKind::json},
+    FilterField{"user", kRunOwner},
+    FilterField{"status", "", FieldKind::status},
+};
+
+constexpr std::array kTaskFilterFields = {
+    FilterField{"task_id", "t.task_id"},
+    FilterField{"task_name", "t.task_name"},
+    FilterField{"user_name", "t.user_name"},
+    FilterField{"ts_epoch", "t.ts_epoch"},
+    FilterField{"last_heartbeat_ts", "t.last_heartbeat_ts"},
+};
+
+std::string like_pattern(FilterOp op, const std::string& value) {
+    switch (op) {
+        case FilterOp::co:
+            return "%" + value + "%";
+        case FilterOp::sw:
+            return value + "%";
+        case FilterOp::ew:
+            return "%" + value;
+        default:
+            return value;
+    }
+}
+
+std::string_view comparison(FilterOp op) {
+    switch (op) {
+        case FilterOp::eq:
+            return " = ";
+        case FilterOp::ne:
+            return " != ";
+        case FilterOp::lt:
+            return " < ";
+        case FilterOp::le:
+            return " <= ";
+        case FilterOp::gt:
+            return " > ";
+        case FilterOp::ge:
+            return " >= ";
+        case FilterOp::is:
+            // IS with a value: null-safe equality, as the SQLite store compares.
+            return " IS NOT DISTINCT FROM ";
+        case FilterOp::co:
+        case FilterOp::sw:
+        case FilterOp::ew:
+        case FilterOp::li:
+            return " ILIKE ";
+    }
+    return " = ";  // not reached: the switch names every operator
+}
+
+// " AND (field op v1 OR field op v2 ...)". Values go as untyped text and PostgreSQL casts
+// them to the column's type, as the reference has it.
+void append_filter(Query& query, const FilterField& field, const Filter& filter,
+                   std::int64_t now_s) {
+    if (filter.values.empty()) return;
+    const bool as_json =
+        field.kind == FieldKind::json && (filter.op == FilterOp::eq || filter.op == FilterOp::ne);
+    query.sql(" AND (");
+    for (std::size_t i = 0; i < filter.values.size(); ++i) {
+        if (i > 0) query.sql(" OR ");
+        if (field.kind == FieldKind::status) {
+            run_status(query, now_s);
+        } else {
+            query.sql(field.expression);
+        }
+        const auto& value = filter.values[i];
+        if (!value) {
+            query.sql(" IS NULL");
+        } else if (as_json) {
+            query.sql(comparison(filter.op)).value(*value).sql("::jsonb");
+        } else {
+            query.sql(comparison(filter.op)).value(like_pattern(filter.op, *value));
+        }
+    }
+    query.sql(")");
+}
+
+template <std::size_t N>
+Result<Ok> append_filters(Query& query, const std::array<FilterField, N>& fields,
+                          const std::vector<Filter>& filters, std::int64_t now_s) {
+    for (const auto& filter : filters) {
+        const FilterField* field = nullptr;
+        for (const auto& candidate : fields) {
+            if (candidate.name == filter.field) field = &candidate;
+        }
+        if (!field) return Error::invalid("unsupported filter field '" + filter.field + "'");
+        append_filter(query, *field, filter, now_s);
+    }
+    return Ok{};
+}
+
+// _tags filters: exact membership in tags ∪ system_tags, or a case-sensitive substring of
+// the tags' JSON text.
+void append_tag_filter(Query& query, const TagFilter& filter) {
+    if (filter.values.empty()) return;
+    const bool every =
+        filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::likeall;
+    const bool exact = filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::any;
+    query.sql(" AND (");
+    for (std::size_t i = 0; i < filter.values.size(); ++i) {
+        if (i > 0) query.sql(every ? " AND " : " OR ");
+        const std::string& tag = filter.values[i];
+        if (exact) {
+            query.sql("(r.tags @> jsonb_build_array(").value(tag).sql("::text) OR ");
+            query.sql("r.system_tags @> jsonb_build_array(").value(tag).sql("::text))");
+        } else {
+            query.sql("(strpos(r.tags::text, ").value(tag).sql(") > 0 OR strpos(");
+            query.sql("r.system_tags::text, ").value(tag).sql(") > 0)");
+        }
+    }
+    query.sql(")");
+}
+
+Query& heartbeat_due(Query& query, std::string_view column, std::int64_t now_s) {
+    query.sql(" AND (").sql(column).sql(" IS NULL OR ").sql(column).sql(" <= ");
+    return query.value(now_s - kHeartbeatIntervalSeconds).sql(")");
+}
+
+}  // namespace
+
+Flow flow_row(const Rows& rows, int row) {
+    return Flow{
+        .flow_id = rows.text(row, 0),
+        .user_name = rows.optional_text(row, 1),
+        .ts_epoch = rows.int64(row, 2),
+        .tags = json_column(rows, row, 3),
+        .system_tags = json_column(rows, row, 4),
+    };
+}
+
+Run run_row(const Rows& rows, int row) {
+    return Run{
+        .flow_id = rows.text(row, 0),
+        .run_number = rows.int64(row, 1),
+        .run_id = rows.optional_text(row, 2),
+        .user_name = rows.optional_text(row, 3),
+        .ts_epoch = rows.int64(row, 4),
+        .tags = json_column(rows, row, 5),
+        .system_tags = json_column(rows, row, 6),
+        .last_heartbeat_ts = rows.optional_int64(row, 7),
+        .status = std::nullopt,
+    };
+}
+
+Step step_row(const Rows& rows, int row) {
+    return Step{
+        .flow_id = rows.text(row, 0),
+        .run_number = rows.int64(row, 1),
+        .run_id = rows.optional_text(row, 2),
+        .step_name = rows.text(row, 3),
+        .user_name = rows.optional_text(row, 4),
+        .ts_epoch = rows.int64(row, 5),
+        .tags = json_column(rows, row, 6),
+        .system_tags = json_column(rows, row, 7),
+    };
+}
+
+Task task_row(const Rows& rows, int row) {
+    return Task{
+        .flow_id = rows.text(row, 0),
+        .run_number = rows.int64(row, 1),
+        .run_id = rows.optional_text(row, 2),
+        .step_name = rows.text(row, 3),
+        .task_id = rows.int64(row, 4),
+        .task_name = rows.optional_text(row, 5),
+        .user_name = rows.optional_text(row, 6),
+        .ts_epoch = rows.int64(row, 7),
+        .tags = json_column(rows, row, 8),
+        .system_tags = json_column(rows, row, 9),
+        .last_heartbeat_ts = rows.optional_int64(row, 10),
+    };
+}
+
+Metadata metadata_row(const Rows& rows, int row) {
+    return Metadata{
+        .id = rows.int64(row, 0),
+        .flow_id = rows.text(row, 1),
+        .run_number = rows.int64(row, 2),
+        .run_id = rows.optional_text(row, 3),
+        .step_name = rows.text(row, 4),
+        .task_id = rows.int64(row, 5),
+        .task_name = rows.optional_text(row, 6),
+        .field_name = rows.text(row, 7),
+        .value = rows.text(row, 8),
+        .type = rows.text(row, 9),
+        .user_name = rows.optional_text(row, 10),
+        .ts_epoch = rows.int64(row, 11),
+        .tags = json_column(rows, row, 12),
+        .system_tags = json_column(rows, row, 13),
+    };
+}
+
+Artifact artifact_row(const Rows& rows, int row) {
+    return Artifact{
+        .flow_id = rows.text(row, 0),
+        .run_number = rows.int64(row, 1),
+        .run_id = rows.optional_text(row, 2),
+        .step_name = rows.text(row, 3),
+        .task_id = rows.int64(row, 4),
+        .task_name = rows.optional_text(row, 5),
+        .name = rows.text(row, 6),
+        .location = rows.text(row, 7),
+        .ds_type = rows.text(row, 8),
+        .sha = rows.optional_text(row, 9),
+        .type = rows.optional_text(row, 10),
+        .content_type = rows.optional_text(row, 11),
+        .user_name = rows.optional_text(row, 12),
+        .attempt_id = static_cast<std::int32_t>(rows.int64(row, 13)),
+        .ts_epoch = rows.int64(row, 14),
+        .tags = json_column(rows, row, 15),
+        .system_tags = json_column(rows, row, 16),
+    };
+}
+
+std::optional<std::string> json_value(const JsonText& json) {
+    if (json == kJsonNull) return std::nullopt;
+    return json;
+}
+
+Query& match_run(Query& query, const ObjectKey& run) {
+    if (run.is_number()) return query.sql("r.run_number = ").value(run.as_number());
+    return query.sql("r.run_id = ").value(run.as_name());
+}
+
+Query& from_run(Query& query, std::string_view joins, const std::string& flow_id,
+                const ObjectKey& run) {
+    query.sql(" FROM runs_v3 r").sql(joins).sql(" WHERE r.flow_id = ").value(flow_id).sql(" AND ");
+    return match_run(query, run);
+}
+
+Query& from_task(Query& query, std::string_view more_joins, const TaskPath& path) {
+    query.sql(" FROM runs_v3 r").sql(kJoinTasks).sql(more_joins);
+    query.sql(" WHERE r.flow_id = ").value(path.flow_id).sql(" AND ");
+    match_run(query, path.run).sql(" AND t.step_name = ").value(path.step_name).sql(" AND ");
+    if (path.task.is_number()) return query.sql("t.task_id = ").value(path.task.as_number());
+    return query.sql("t.task_name = ").value(path.task.as_name());
+}
+
+Query& limit(Query& query, const std::optional<Paging>& paging) {
+    if (paging) query.sql(" LIMIT ").value(paging->limit + 1);
+    return query;
+}
+
+Result<Query> runs_query(const std::string& flow_id, const RunQuery& run_query,
+                         std::int64_t now_s) {
+    Query query("SELECT ");
+    query.sql(kRunColumns).sql(", ");
+    if (run_query.with_status) {
+        run_status(query, now_s);
+    } else {
+        query.sql("NULL");
+    }
+    query.sql(" FROM runs_v3 r WHERE r.flow_id = ").value(flow_id);
+    if (auto ok = append_filters(query, kRunFilterFields, run_query.filters, now_s); !ok)
+        return ok.take_error();
+    for (const auto& tag_filter : run_query.tag_filters) append_tag_filter(query, tag_filter);
+    const auto& paging = run_query.paging;
+    if (paging && paging->after) {
+        query.sql(" AND (r.ts_epoch, r.run_number) < (").value(paging->after->ts_epoch).sql(", ");
+        query.value(paging->after->id).sql(")");
+    }
+    query.sql(" ORDER BY r.ts_epoch DESC, r.run_number DESC");
+    return std::move(limit(query, paging));
+}
+
+Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query) {
+    Query query("SELECT ");
+    query.sql(kTaskColumns);
+    from_run(query, kJoinTasks, path.flow_id, path.run);
+    query.sql(" AND t.step_name = ").value(path.step_name);
+    if (auto ok = append_filters(query, kTaskFilterFields, task_query.filters, 0); !ok)
+        return ok.take_error();
+    const auto& paging = task_query.paging;
+    if (paging && paging->after) {
+        query.sql(" AND (t.ts_epoch, t.task_id) < (").value(paging->after->ts_epoch).sql(", ");
+        query.value(paging->after->id).sql(")");
+    }
+    query.sql(" ORDER BY t.ts_epoch DESC, t.task_id DESC");
+    return std::move(limit(query, paging));
+}
+
+Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64_t now_s) {
+    Query query("UPDATE runs_v3 AS r SET last_heartbeat_ts = ");
+    query.value(now_s).sql(" WHERE r.flow_id = ").value(flow_id).sql(" AND ");
+    match_run(query, run);
+    heartbeat_due(query, "r.last_heartbeat_ts", now_s);
+    return query;
+}
+
+Query task_heartbeat(const TaskPath& path, std::int64_t now_s) {
+    Query query("UPDATE tasks_v3 SET last_heartbeat_ts = ");
+    query.value(now_s).sql(" WHERE task_id = (SELECT t.task_id");
+    from_task(query, "", path).sql(")");
+    heartbeat_due(query, "last_heartbeat_ts", now_s);
+    return query;
+}
+
+}  // namespace mf::pg

@@ -1,0 +1,562 @@
+#include "store/postgres/pg_store.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <variant>
+
+#include "store/postgres/pg_pool.hpp"
+#include "store/postgres/pg_sql.hpp"
+
+namespace mf {
+namespace {
+
+namespace asio = boost::asio;
+using pg::Query;
+using pg::Rows;
+
+constexpr std::string_view kInvalidRegularExpression = "2201B";
+
+Result<std::vector<Rows>> checked(pg::Outcome outcome) {
+    if (auto* failure = std::get_if<pg::ServerError>(&outcome)) return pg::to_error(*failure);
+    return std::get<std::vector<Rows>>(std::move(outcome));
+}
+
+template <class T>
+std::vector<T> collect(const Rows& rows, T (*read_row)(const Rows&, int)) {
+    std::vector<T> items;
+    items.reserve(rows.size());
+    for (int row = 0; row < rows.size(); ++row) items.push_back(read_row(rows, row));
+    return items;
+}
+
+std::string key_text(const ObjectKey& key) {
+    return key.is_number() ? std::to_string(key.as_number()) : key.as_name();
+}
+
+Error missing_run(const std::string& flow_id, const ObjectKey& run) {
+    return Error::missing_parent("run " + flow_id + "/" + key_text(run) + " does not exist");
+}
+
+std::optional<RunStatus> parse_status(const std::optional<std::string>& text) {
+    if (text == "running") return RunStatus::running;
+    if (text == "completed") return RunStatus::completed;
+    if (text == "failed") return RunStatus::failed;
+    return std::nullopt;
+}
+
+// The run a create names, as the row below it needs it: a CTE "parent" for the statement
+// that inserts from it.
+Query& with_parent_run(Query& query, const std::string& flow_id, const ObjectKey& run) {
+    query.sql("WITH parent AS (SELECT r.run_number, r.run_id, r.tags, r.system_tags");
+    return from_run(query, "", flow_id, run).sql(")");
+}
+
+Error tag_mutation_error(const pg::ServerError& failure) {
+    if (failure.sqlstate == pg::kSerializationFailure)
+        return Error::retry_conflict("Conflicting concurrent tag mutation, please retry");
+    return pg::to_error(failure);
+}
+
+constexpr std::string_view kJoinTaskArtifacts =
+    " JOIN artifact_v3 a ON a.flow_id = t.flow_id AND a.run_number = t.run_number AND "
+    "a.step_name = t.step_name AND a.task_id = t.task_id";
+
+constexpr std::string_view kArtifactOrder =
+    " ORDER BY a.ts_epoch DESC, a.task_id DESC, a.name DESC";
+
+class PostgresStore final : public Store {
+public:
+    explicit PostgresStore(const PostgresOptions& options)
+        : timeout_(options.timeout),
+          clock_(options.clock ? options.clock : &system_clock_),
+          writers_(pg::PoolOptions{options.conninfo, options.pool_max, options.timeout}) {
+        if (options.reader_conninfo) {
+            readers_ = std::make_unique<pg::PoolSet>(
+                pg::PoolOptions{*options.reader_conninfo, options.pool_max, options.timeout});
+        }
+    }
+
+    Async<Ok> check_health() override {
+        std::vector<Query> queries{Query("SELECT 1")};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        co_return Ok{};
+    }
+
+    Async<Flow> create_flow(NewFlow flow) override {
+        Query insert("INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) ");
+        insert.sql("VALUES (").value(flow.flow_id).sql(", ").value(flow.user_name).sql(", ");
+        insert.value(flow.ts_epoch).sql(", ").value(pg::json_value(flow.tags)).sql("::jsonb, ");
+        insert.value(pg::json_value(flow.system_tags)).sql("::jsonb)");
+        std::vector<Query> queries{std::move(insert)};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        co_return Flow{flow.flow_id, flow.user_name, flow.ts_epoch, flow.tags, flow.system_tags};
+    }
+
+    Async<Flow> get_flow(std::string flow_id) override {
+        Query query("SELECT ");
+        query.sql(pg::kFlowColumns).sql(" FROM flows_v3 f WHERE f.flow_id = ").value(flow_id);
+        return single(std::move(query), pg::flow_row);
+    }
+
+    Async<std::vector<Flow>> list_flows(std::optional<Paging> paging) override {
+        Query query("SELECT ");
+        query.sql(pg::kFlowColumns).sql(" FROM flows_v3 f");
+        if (paging && paging->after) {
+            query.sql(" WHERE (f.ts_epoch, f.flow_id) < (").value(paging->after->ts_epoch);
+            query.sql(", ").value(paging->after->name).sql(")");
+        }
+        query.sql(" ORDER BY f.ts_epoch DESC, f.flow_id DESC");
+        return list(std::move(pg::limit(query, paging)), pg::flow_row);
+    }
+
+    Async<Run> create_run(NewRun run) override {
+        Query insert(
+            "INSERT INTO runs_v3 (flow_id, user_name, ts_epoch, tags, system_tags, run_id, "
+            "last_heartbeat_ts) VALUES (");
+        insert.value(run.flow_id).sql(", ").value(run.user_name).sql(", ").value(run.ts_epoch);
+        insert.sql(", ").value(pg::json_value(run.tags)).sql("::jsonb, ");
+        insert.value(pg::json_value(run.system_tags)).sql("::jsonb, ").value(run.run_id);
+        insert.sql(", ").value(run.heartbeat_ts).sql(") RETURNING run_number");
+        std::vector<Query> queries{std::move(insert)};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        co_return Run{
+            .flow_id = run.flow_id,
+            .run_number = rows->front().int64(0, 0),
+            .run_id = run.run_id,
+            .user_name = run.user_name,
+            .ts_epoch = run.ts_epoch,
+            .tags = run.tags,
+            .system_tags = run.system_tags,
+            .last_heartbeat_ts = run.heartbeat_ts,
+            .status = std::nullopt,
+        };
+    }
+
+    Async<Run> get_run(RunPath path) override {
+        Query query("SELECT ");
+        query.sql(pg::kRunColumns);
+        pg::from_run(query, "", path.flow_id, path.run);
+        return single(std::move(query), pg::run_row);
+    }
+
+    Async<std::vector<Run>> list_runs(std::string flow_id, RunQuery run_query) override {
+        auto query = pg::runs_query(flow_id, run_query, clock_->now_s());
+        if (!query) co_return query.take_error();
+        std::vector<Query> queries{std::move(query).value()};
+        auto rows = checked(co_await run_queries(readers(), queries));
+        if (!rows) co_return rows.take_error();
+        const Rows& found = rows->front();
+        std::vector<Run> runs;
+        for (int row = 0; row < found.size(); ++row) {
+            Run item = pg::run_row(found, row);
+            item.status = parse_status(found.optional_text(row, 8));
+            runs.push_back(std::move(item));
+        }
+        co_return runs;
+    }
+
+    Async<bool> heartbeat_run(RunPath path, std::int64_t now_s) override {
+        std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s)};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        co_return rows->front().affected() == 1;
+    }
+
+    Async<MutatedTags> mutate_run_tags(RunPath path, TagMutation mutation) override;
+
+    Async<Step> create_step(StepPath path, NewStep step) override {
+        // Steps always carry a string run id: the run's own, or else its number (spec 3.4).
+        Query insert;
+        with_parent_run(insert, path.flow_id, path.run);
+        insert.sql(
+            ", inserted AS (INSERT INTO steps_v3 (flow_id, run_number, step_name, user_name, "
+            "ts_epoch, tags, system_tags, run_id) SELECT ");
+        insert.value(path.flow_id).sql(", parent.run_number, ").value(path.step_name).sql(", ");
+        insert.value(step.user_name).sql(", ").value(step.ts_epoch).sql(", ");
+        insert.value(pg::json_value(step.tags)).sql("::jsonb, ");
+        insert.value(pg::json_value(step.system_tags)).sql("::jsonb, ");
+        insert.sql("coalesce(parent.run_id, parent.run_number::text) FROM parent RETURNING 1) ");
+        insert.sql(
+            "SELECT parent.run_number, coalesce(parent.run_id, parent.run_number::text), "
+            "parent.tags, parent.system_tags FROM parent");
+        std::vector<Query> queries{std::move(insert)};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        const Rows& parent = rows->front();
+        if (parent.empty()) co_return missing_run(path.flow_id, path.run);
+        co_return Step{
+            .flow_id = path.flow_id,
+            .run_number = parent.int64(0, 0),
+            .run_id = parent.text(0, 1),
+            .step_name = path.step_name,
+            .user_name = step.user_name,
+            .ts_epoch = step.ts_epoch,
+            .tags = parent.optional_text(0, 2).value_or(kJsonNull),
+            .system_tags = parent.optional_text(0, 3).value_or(kJsonNull),
+        };
+    }
+
+    Async<Step> get_step(StepPath path) override {
+        Query query("SELECT ");
+        query.sql(pg::kStepColumns);
+        pg::from_run(query,
+                     " JOIN steps_v3 s ON s.flow_id = r.flow_id AND s.run_number = "
+                     "r.run_number",
+                     path.flow_id, path.run);
+        query.sql(" AND s.step_name = ").value(path.step_name);
+        return single(std::move(query), pg::step_row);
+    }
+
+    Async<std::vector<Step>> list_steps(RunPath path) override {
+        Query query("SELECT ");
+        query.sql(pg::kStepColumns);
+        pg::from_run(query,
+                     " JOIN steps_v3 s ON s.flow_id = r.flow_id AND s.run_number = "
+                     "r.run_number",
+                     path.flow_id, path.run);
+        query.sql(" ORDER BY s.step_name COLLATE \"C\"");  // byte order, whatever the locale
+        return list(std::move(query), pg::step_row);
+    }
+
+    Async<Task> create_task(StepPath path, NewTask task) override {
+        // A missing run leaves "parent" empty; a missing step fails the foreign key.
+        Query insert;
+        with_parent_run(insert, path.flow_id, path.run);
+        insert.sql(
+            ", inserted AS (INSERT INTO tasks_v3 (flow_id, run_number, step_name, user_name, "
+            "ts_epoch, tags, system_tags, run_id, task_name, last_heartbeat_ts) SELECT ");
+        insert.value(path.flow_id).sql(", parent.run_number, ").value(path.step_name).sql(", ");
+        insert.value(task.user_name).sql(", ").value(task.ts_epoch).sql(", ");
+        insert.value(pg::json_value(task.tags)).sql("::jsonb, ");
+        insert.value(pg::json_value(task.system_tags)).sql("::jsonb, parent.run_id, ");
+        insert.value(task.task_name).sql(", ").value(task.heartbeat_ts);
+        insert.sql(" FROM parent RETURNING task_id) SELECT parent.run_number, parent.run_id, ");
+        insert.sql("parent.tags, parent.system_tags, inserted.task_id FROM parent, inserted");
+        std::vector<Query> queries{std::move(insert)};
+        if (task.heartbeat_ts) {
+            // A heartbeating client's new task counts as a sign of life of its run (6.5.1).
+            queries.push_back(pg::run_heartbeat(path.flow_id, path.run, *task.heartbeat_ts));
+        }
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        const Rows& created = rows->front();
+        if (created.empty()) co_return missing_run(path.flow_id, path.run);
+        co_return Task{
+            .flow_id = path.flow_id,
+            .run_number = created.int64(0, 0),
+            .run_id = created.optional_text(0, 1),
+            .step_name = path.step_name,
+            .task_id = created.int64(0, 4),
+            .task_name = task.task_name,
+            .user_name = task.user_name,
+            .ts_epoch = task.ts_epoch,
+            .tags = created.optional_text(0, 2).value_or(kJsonNull),
+            .system_tags = created.optional_text(0, 3).value_or(kJsonNull),
+            .last_heartbeat_ts = task.heartbeat_ts,
+        };
+    }
+
+    Async<Task> get_task(TaskPath path) override {
+        Query query("SELECT ");
+        query.sql(pg::kTaskColumns);
+        pg::from_task(query, "", path);
+        return single(std::move(query), pg::task_row);
+    }
+
+    Async<std::vector<Task>> list_tasks(StepPath path, TaskQuery task_query) override {
+        auto query = pg::tasks_query(path, task_query);
+        if (!query) co_return query.take_error();
+        co_return co_await list(std::move(query).value(), pg::task_row);
+    }
+
+    Async<std::vector<Task>> find_tasks_by_metadata(StepPath path,
+                                                    TaskPatternQuery pattern_query) override {
+        // As in the reference, which tests the parameters' truth, an empty one sets no
+        // condition.
+        auto condition = [](const std::optional<std::string>& value) {
+            return value && !value->empty() ? &*value : nullptr;
+        };
+        const std::string* field_name = condition(pattern_query.field_name);
+        const std::string* pattern = condition(pattern_query.pattern);
+        Query query("SELECT ");
+        query.sql(pg::kTaskColumns);
+        pg::from_run(query, pg::kJoinTasks, path.flow_id, path.run);
+        query.sql(" AND t.step_name = ").value(path.step_name);
+        query.sql(
+            " AND EXISTS (SELECT 1 FROM metadata_v3 m WHERE m.flow_id = t.flow_id AND "
+            "m.run_number = t.run_number AND m.step_name = t.step_name AND m.task_id = "
+            "t.task_id");
+        if (field_name) query.sql(" AND m.field_name = ").value(*field_name);
+        if (pattern) query.sql(" AND m.value ~ ").value(*pattern);
+        query.sql(") ORDER BY t.task_id");
+        std::vector<Query> queries{std::move(query)};
+        auto outcome = co_await run_queries(readers(), queries);
+        if (auto* failure = std::get_if<pg::ServerError>(&outcome)) {
+            // A bad pattern is the client's error, not a failed query.
+            if (failure->sqlstate == kInvalidRegularExpression)
+                co_return Error::invalid(failure->message);
+            co_return pg::to_error(*failure);
+        }
+        co_return collect(std::get<std::vector<Rows>>(outcome).front(), pg::task_row);
+    }
+
+    Async<bool> heartbeat_task(TaskPath path, std::int64_t now_s) override {
+        std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s),
+                                   pg::task_heartbeat(path, now_s)};
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        co_return (*rows)[1].affected() == 1;
+    }
+
+    Async<std::int64_t> add_metadata(TaskPath path, std::vector<NewMetadata> records,
+                                     std::int64_t ts_epoch) override {
+        std::vector<Query> queries{task_lookup(path)};
+        for (const auto& record : records) {
+            Query insert(
+                "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
+                "value, type, user_name, ts_epoch, tags, system_tags, run_id, task_name) "
+                "SELECT t.flow_id, t.run_number, t.step_name, t.task_id, ");
+            insert.value(record.field_name).sql(", ").value(record.value).sql(", ");
+            insert.value(record.type).sql(", ").value(record.user_name).sql(", ");
+            insert.value(ts_epoch).sql(", ").value(pg::json_value(record.tags)).sql("::jsonb, ");
+            insert.value(pg::json_value(record.system_tags)).sql("::jsonb, r.run_id, t.task_name");
+            pg::from_task(insert, "", path);
+            queries.push_back(std::move(insert));
+        }
+        co_return co_await insert_below_task(std::move(queries));
+    }
+
+    Async<std::vector<Metadata>> list_task_metadata(TaskPath path,
+                                                    std::optional<Paging> paging) override {
+        Query query("SELECT ");
+        query.sql(pg::kMetadataColumns);
+        pg::from_task(query,
+                      " JOIN metadata_v3 m ON m.flow_id = t.flow_id AND m.run_number = "
+                      "t.run_number AND m.step_name = t.step_name AND m.task_id = t.task_id",
+                      path);
+        return list(std::move(metadata_page(query, paging)), pg::metadata_row);
+    }
+
+    Async<std::vector<Metadata>> list_run_metadata(RunPath path,
+                                                   std::optional<Paging> paging) override {
+        Query query("SELECT ");
+        query.sql(pg::kMetadataColumns);
+        pg::from_run(query,
+                     " JOIN metadata_v3 m ON m.flow_id = r.flow_id AND m.run_number = "
+                     "r.run_number",
+                     path.flow_id, path.run);
+        return list(std::move(metadata_page(query, paging)), pg::metadata_row);
+    }
+
+    Async<std::int64_t> add_artifacts(TaskPath path, std::vector<NewArtifact> artifacts,
+                                      std::int64_t ts_epoch) override {
+        std::vector<Query> queries{task_lookup(path)};
+        for (const auto& artifact : artifacts) {
+            Query insert(
+                "INSERT INTO artifact_v3 (flow_id, run_number, step_name, task_id, name, "
+                "location, ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, "
+                "tags, system_tags, run_id, task_name) SELECT t.flow_id, t.run_number, "
+                "t.step_name, t.task_id, ");
+            insert.value(artifact.name).sql(", ").value(artifact.location).sql(", ");
+            insert.value(artifact.ds_type).sql(", ").value(artifact.sha).sql(", ");
+            insert.value(artifact.type).sql(", ").value(artifact.content_type).sql(", ");
+            insert.value(artifact.user_name).sql(", ").value(artifact.attempt_id).sql(", ");
+            insert.value(ts_epoch).sql(", ").value(pg::json_value(artifact.tags)).sql("::jsonb, ");
+            insert.value(pg::json_value(artifact.system_tags));
+            insert.sql("::jsonb, r.run_id, t.task_name");
+            pg::from_task(insert, "", path);
+            // An artifact already stored for this attempt is kept as it is and not counted.
+            insert.sql(" ON CONFLICT DO NOTHING");
+            queries.push_back(std::move(insert));
+        }
+        co_return co_await insert_below_task(std::move(queries));
+    }
+
+    Async<Artifact> get_artifact(TaskPath path, std::string name,
+                                 std::optional<std::int32_t> attempt) override {
+        Query query("SELECT ");
+        query.sql(pg::kArtifactColumns);
+        pg::from_task(query, kJoinTaskArtifacts, path);
+        query.sql(" AND a.name = ").value(name).sql(" AND a.attempt_id = ");
+        if (attempt) {
+            query.value(std::int64_t{*attempt});
+        } else {
+            // The latest attempt is the one of the task's highest-attempt artifact literally
+            // named "name", which Metaflow writes on every attempt (spec 6.7.2).
+            query.sql(
+                "coalesce((SELECT max(b.attempt_id) FROM artifact_v3 b WHERE b.flow_id = "
+                "t.flow_id AND b.run_number = t.run_number AND b.step_name = t.step_name AND "
+                "b.task_id = t.task_id AND b.name = 'name'), 0)");
+        }
+        return single(std::move(query), pg::artifact_row);
+    }
+
+    Async<std::vector<Artifact>> list_artifacts(ArtifactScope scope,
+                                                std::optional<Paging> paging) override {
+        if (scope.task && !scope.step_name) {
+            co_return Error::invalid("a task scope needs its step");
+        }
+        Query query("SELECT ");
+        query.sql(pg::kArtifactColumns);
+        if (scope.task) {
+            TaskPath path{scope.flow_id, scope.run, *scope.step_name, *scope.task};
+            pg::from_task(query, kJoinTaskArtifacts, path);
+        } else {
+            pg::from_run(query,
+                         " JOIN artifact_v3 a ON a.flow_id = r.flow_id AND a.run_number = "
+                         "r.run_number",
+                         scope.flow_id, scope.run);
+            if (scope.step_name) query.sql(" AND a.step_name = ").value(*scope.step_name);
+        }
+        if (paging) {
+            // The newest row per (task, name), whatever its attempt.
+            query.sql(
+                " AND a.attempt_id = (SELECT b.attempt_id FROM artifact_v3 b WHERE b.flow_id = "
+                "a.flow_id AND b.run_number = a.run_number AND b.task_id = a.task_id AND "
+                "b.name = a.name ORDER BY b.ts_epoch DESC, b.attempt_id DESC LIMIT 1)");
+            if (paging->after) {
+                query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (");
+                query.value(paging->after->ts_epoch).sql(", ").value(paging->after->id);
+                query.sql(", ").value(paging->after->name).sql(")");
+            }
+        } else {
+            // Only the rows of each task's highest attempt among its artifacts.
+            query.sql(
+                " AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE "
+                "b.flow_id = a.flow_id AND b.run_number = a.run_number AND b.step_name = "
+                "a.step_name AND b.task_id = a.task_id)");
+        }
+        query.sql(kArtifactOrder);
+        co_return co_await list(std::move(pg::limit(query, paging)), pg::artifact_row);
+    }
+
+    Async<std::vector<Artifact>> list_attempt_artifacts(TaskPath path,
+                                                        std::int32_t attempt) override {
+        Query query("SELECT ");
+        query.sql(pg::kArtifactColumns);
+        pg::from_task(query, kJoinTaskArtifacts, path);
+        query.sql(" AND a.attempt_id = ").value(std::int64_t{attempt}).sql(kArtifactOrder);
+        return list(std::move(query), pg::artifact_row);
+    }
+
+private:
+    pg::PoolSet& readers() { return readers_ ? *readers_ : writers_; }
+
+    pg::Clock::time_point deadline() const { return pg::Clock::now() + timeout_; }
+
+    // Ends the transaction open on the connection, if it can still be used.
+    asio::awaitable<void> roll_back(pg::Connection& connection) {
+        if (connection.broken()) co_return;
+        std::vector<Query> rollback{Query("ROLLBACK")};
+        co_await connection.run(rollback, deadline());
+    }
+
+    asio::awaitable<Result<pg::Pool::Lease>> acquire(pg::PoolSet& pools) {
+        auto executor = co_await asio::this_coro::executor;
+        co_return co_await pools.pool_for(executor).acquire();
+    }
+
+    // Runs the queries as one pipeline on a connection of the caller's event loop.
+    asio::awaitable<pg::Outcome> run_queries(pg::PoolSet& pools,
+                                             const std::vector<Query>& queries) {
+        auto lease = co_await acquire(pools);
+        if (!lease) co_return pg::ServerError{"", lease.error().message, ""};
+        co_return co_await (*lease)->run(queries, deadline());
+    }
+
+    template <class T>
+    Async<T> single(Query query, T (*read_row)(const Rows&, int)) {
+        std::vector<Query> queries{std::move(query)};
+        auto rows = checked(co_await run_queries(readers(), queries));
+        if (!rows) co_return rows.take_error();
+        if (rows->front().empty()) co_return Error::not_found();
+        co_return read_row(rows->front(), 0);
+    }
+
+    template <class T>
+    Async<std::vector<T>> list(Query query, T (*read_row)(const Rows&, int)) {
+        std::vector<Query> queries{std::move(query)};
+        auto rows = checked(co_await run_queries(readers(), queries));
+        if (!rows) co_return rows.take_error();
+        co_return collect(rows->front(), read_row);
+    }
+
+    static Query& metadata_page(Query& query, const std::optional<Paging>& paging) {
+        if (paging && paging->after) {
+            query.sql(" AND (m.ts_epoch, m.id) < (").value(paging->after->ts_epoch).sql(", ");
+            query.value(paging->after->id).sql(")");
+        }
+        query.sql(" ORDER BY m.ts_epoch DESC, m.id DESC");
+        return pg::limit(query, paging);
+    }
+
+    static Query task_lookup(const TaskPath& path) {
+        Query query("SELECT t.task_id");
+        pg::from_task(query, "", path);
+        return query;
+    }
+
+    // Runs a task lookup followed by inserts that each select their task the same way, in
+    // one transaction; returns how many rows were inserted.
+    Async<std::int64_t> insert_below_task(std::vector<Query> queries) {
+        auto rows = checked(co_await run_queries(writers_, queries));
+        if (!rows) co_return rows.take_error();
+        if (rows->front().empty()) co_return Error::register_first();
+        std::int64_t inserted = 0;
+        for (std::size_t i = 1; i < rows->size(); ++i) inserted += (*rows)[i].affected();
+        co_return inserted;
+    }
+
+    const std::chrono::seconds timeout_;
+    SystemClock system_clock_;
+    const Clock* clock_;
+    pg::PoolSet writers_;
+    std::unique_ptr<pg::PoolSet> readers_;
+};
+
+Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation mutation) {
+    // Read, decide and write in one SERIALIZABLE transaction (spec 6.3.5): of two
+    // concurrent mutations of a run, one fails with 40001 and its client retries.
+    auto lease = co_await acquire(writers_);
+    if (!lease) co_return lease.take_error();
+    pg::Connection& connection = **lease;
+    Query select("SELECT r.run_number, r.tags, r.system_tags");
+    pg::from_run(select, "", path.flow_id, path.run);
+    std::vector<Query> reading{Query("BEGIN ISOLATION LEVEL SERIALIZABLE"), std::move(select)};
+    auto read = co_await connection.run(reading, deadline());
+    if (auto* failure = std::get_if<pg::ServerError>(&read)) {
+        co_await roll_back(connection);
+        co_return tag_mutation_error(*failure);
+    }
+    const Rows& run = std::get<std::vector<Rows>>(read)[1];
+    if (run.empty()) {
+        co_await roll_back(connection);
+        co_return Error::not_found();
+    }
+    auto mutated = mutate_tags(run.optional_text(0, 1).value_or(kJsonNull),
+                               run.optional_text(0, 2).value_or(kJsonNull), mutation);
+    std::vector<Query> writing;
+    if (mutated && mutated->changed) {
+        Query update("UPDATE runs_v3 SET tags = ");
+        update.value(mutated->tags).sql("::jsonb WHERE flow_id = ").value(path.flow_id);
+        update.sql(" AND run_number = ").value(run.int64(0, 0));
+        writing.push_back(std::move(update));
+    }
+    writing.emplace_back("COMMIT");
+    auto written = co_await connection.run(writing, deadline());
+    if (auto* failure = std::get_if<pg::ServerError>(&written)) {
+        co_await roll_back(connection);
+        co_return tag_mutation_error(*failure);
+    }
+    co_return mutated;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options) {
+    return std::make_unique<PostgresStore>(options);
+}
+
+}  // namespace mf
