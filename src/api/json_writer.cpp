@@ -5,10 +5,42 @@
 namespace mf::api {
 namespace {
 
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF) starting at text[i], or 0 when there is none.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    std::size_t length = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+    if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+    for (std::size_t k = 2; k < length; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    }
+    return length;
+}
+
+// Text from a path or query string need not be UTF-8; a byte that does not start a
+// well-formed sequence is written as U+FFFD so that the output is always JSON.
 void append_escaped(std::string& out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
-    for (char c : value) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        char c = value[i];
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            auto length = utf8_sequence(value, i);
+            if (length == 0) {
+                out += "\\ufffd";
+            } else {
+                out.append(value.substr(i, length));
+                i += length - 1;
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";
