@@ -97,6 +97,19 @@ int print_schema_status(const std::string& database) {
     return 0;
 }
 
+int copy(const std::string& from, const std::string& to) {
+    try {
+        for (const auto& table : mf::copy_sqlite_to_postgres(from, to)) {
+            std::cout << table.table << ": " << table.source_rows << " rows in the source, "
+                      << table.target_rows << " in the target\n";
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::critical("copy failed: {}", e.what());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,7 +141,15 @@ int main(int argc, char** argv) {
             ->envname("MF_METADATA_DATABASE_URL");
     }
 
+    std::string copy_from;
+    std::string copy_to;
+    auto* copy_command = app.add_subcommand(
+        "copy", "Copy a SQLite store into PostgreSQL, ids preserved (safe to run again)");
+    copy_command->add_option("--from", copy_from, "sqlite:PATH")->required();
+    copy_command->add_option("--to", copy_to, "postgresql://user:password@host/name")->required();
+
     CLI11_PARSE(app, argc, argv);
+    if (copy_command->parsed()) return copy(copy_from, copy_to);
     // With no database named, the reference's MF_METADATA_DB_* variables choose PostgreSQL.
     for (auto [command, database] :
          {std::pair{serve_command, &config.database}, std::pair{config_command, &shown.database}}) {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "store/postgres/pg_copy.hpp"
 #include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_options.hpp"
 #include "store/postgres/pg_store.hpp"
@@ -13,16 +14,26 @@ bool is_postgres_url(const std::string& url) {
     return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }
 
+namespace {
+
+// The file of a sqlite:PATH URL; nullopt for another scheme.
+std::optional<std::string> sqlite_path(const std::string& url) {
+    const std::string sqlite_scheme = "sqlite:";
+    if (url.rfind(sqlite_scheme, 0) != 0) return std::nullopt;
+    std::string path = url.substr(sqlite_scheme.size());
+    // Accept sqlite:///abs/path as well as sqlite:relative/path.
+    if (path.rfind("//", 0) == 0) path = path.substr(2);
+    if (path.empty()) throw std::runtime_error("database URL " + url + " names no file");
+    return path;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
                                   StoreOpenOptions options) {
-    const std::string sqlite_scheme = "sqlite:";
-    if (url.rfind(sqlite_scheme, 0) == 0) {
-        std::string path = url.substr(sqlite_scheme.size());
-        // Accept sqlite:///abs/path as well as sqlite:relative/path.
-        if (path.rfind("//", 0) == 0) path = path.substr(2);
-        if (path.empty()) throw std::runtime_error("database URL " + url + " names no file");
+    if (auto path = sqlite_path(url)) {
         SqliteOptions sqlite_options;
-        sqlite_options.path = path;
+        sqlite_options.path = *path;
         sqlite_options.clock = &clock;
         return open_sqlite_store(sqlite_options);
     }
@@ -34,6 +45,14 @@ std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
     }
     throw std::runtime_error("unknown database URL '" + url +
                              "': expected sqlite:PATH or postgresql://...");
+}
+
+std::vector<pg::CopiedTable> copy_sqlite_to_postgres(const std::string& from_url,
+                                                     const std::string& to_url) {
+    auto path = sqlite_path(from_url);
+    if (!path) throw std::runtime_error("--from must be sqlite:PATH, not " + from_url);
+    if (!is_postgres_url(to_url)) throw std::runtime_error("--to must be postgresql://...");
+    return pg::copy_from_sqlite(*path, to_url);
 }
 
 std::optional<std::string> environment_database_url() {

@@ -3,9 +3,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/clock.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres/pg_copy.hpp"
 #include "store/store.hpp"
 
 namespace mf {
@@ -25,6 +27,12 @@ std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
 // The schema migrations of the database a URL names; null for SQLite, whose file is
 // migrated when opened and has no goose versions to report.
 std::unique_ptr<Migrations> open_migrations(const std::string& url);
+
+// `metadata-service copy`: every row of a SQLite store (sqlite:PATH) into a PostgreSQL
+// database, ids preserved and sequences advanced past them; safe to run again after an
+// interruption. Returns the row counts of each table; throws std::runtime_error.
+std::vector<pg::CopiedTable> copy_sqlite_to_postgres(const std::string& from_url,
+                                                     const std::string& to_url);
 
 // The PostgreSQL database the reference's MF_METADATA_DB_* variables describe (spec 10.1),
 // as a URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN is set.

@@ -51,6 +51,8 @@ Error to_error(const ServerError& error) {
     };
     if (error.sqlstate == kUniqueViolation) return Error::already_exists(with_detail());
     if (error.sqlstate == kForeignKeyViolation) return Error::missing_parent(with_detail());
+    // Text that is not UTF-8 (a database in that encoding refuses it): the client's bytes.
+    if (error.sqlstate == kInvalidByteSequence) return Error::invalid(error.message);
     spdlog::error("PostgreSQL error {}: {} {}", error.sqlstate, error.message, error.detail);
     if (error.sqlstate == kSerializationFailure)
         return Error::retry_conflict("Conflicting concurrent update, please retry");
@@ -283,14 +285,15 @@ BlockingConnection::~BlockingConnection() {
     PQfinish(connection_);
 }
 
-Rows BlockingConnection::execute(const std::string& sql, const std::vector<std::string>& params) {
+Rows BlockingConnection::execute(const std::string& sql,
+                                 const std::vector<std::optional<std::string>>& params) {
     PGresult* result = nullptr;
     if (params.empty()) {
         // The simple protocol, which runs scripts of several statements.
         result = PQexec(connection_, sql.c_str());
     } else {
         std::vector<const char*> values;
-        for (const auto& param : params) values.push_back(param.c_str());
+        for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
         result = PQexecParams(connection_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0);
     }

@@ -24,6 +24,7 @@ inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kForeignKeyViolation = "23503";
 inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDiskFull = "53100";
+inline constexpr std::string_view kInvalidByteSequence = "22021";
 
 // A failed statement as PostgreSQL reported it. The texts may quote SQL or values: they are
 // for logs, and reach clients only through the messages of to_error().
@@ -141,7 +142,9 @@ public:
     BlockingConnection(const BlockingConnection&) = delete;
     BlockingConnection& operator=(const BlockingConnection&) = delete;
 
-    Rows execute(const std::string& sql, const std::vector<std::string>& params = {});
+    // A null parameter is SQL NULL.
+    Rows execute(const std::string& sql,
+                 const std::vector<std::optional<std::string>>& params = {});
     PGconn* native() { return connection_; }
 
 private:

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 namespace mf::pg {
 namespace {
@@ -244,6 +245,17 @@ void apply(BlockingConnection& db, const Migration& migration) {
     }
 }
 
+// Polled rather than waited for: a session blocked in pg_advisory_lock() holds a snapshot,
+// and CREATE INDEX CONCURRENTLY in the session holding the lock waits for every snapshot, so
+// two starting replicas would deadlock.
+void take_migration_lock(BlockingConnection& db, const std::string& lock) {
+    for (int attempt = 0;; ++attempt) {
+        if (db.execute("SELECT pg_try_advisory_lock(" + lock + ")").boolean(0, 0)) return;
+        if (attempt % 50 == 0) spdlog::info("waiting for another process's migrations");
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
 }  // namespace
 
 std::vector<std::int64_t> known_versions() {
@@ -270,7 +282,7 @@ SchemaStatus read_schema_status(BlockingConnection& db) {
 
 std::vector<std::int64_t> apply_migrations(BlockingConnection& db) {
     const std::string lock(kMigrationLock);
-    db.execute("SELECT pg_advisory_lock(" + lock + ")");
+    take_migration_lock(db, lock);
     std::vector<std::int64_t> applied;
     try {
         ensure_goose_table(db);
