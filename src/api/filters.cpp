@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
 #include <charconv>
 
 #include "api/paging.hpp"
@@ -41,6 +42,12 @@ bool is_integer(std::string_view text) {
     return ec == std::errc() && end == text.data() + text.size();
 }
 
+bool is_json(std::string_view text) {
+    boost::system::error_code ec;
+    boost::json::parse(text, ec);
+    return !ec;
+}
+
 template <std::size_t N>
 bool allowed(const std::array<const char*, N>& fields, std::string_view field) {
     return std::any_of(fields.begin(), fields.end(), [&](const char* f) { return f == field; });
@@ -69,6 +76,12 @@ Result<Filter> read_filter(std::string_view field, std::string_view op_name,
             (op->op == FilterOp::eq || op->op == FilterOp::ne || op->op == FilterOp::lt ||
              op->op == FilterOp::le || op->op == FilterOp::gt || op->op == FilterOp::ge)) {
             return Error::invalid("invalid " + std::string(field) + ": expected an integer, got '" +
+                                  std::string(part) + "'");
+        }
+        // Compared as JSON (spec 5.5): a value that is not JSON would fail in the database.
+        if ((field == "tags" || field == "system_tags") &&
+            (op->op == FilterOp::eq || op->op == FilterOp::ne) && !is_json(part)) {
+            return Error::invalid("invalid " + std::string(field) + ": expected JSON, got '" +
                                   std::string(part) + "'");
         }
         if (field == "status" && part != "running" && part != "completed" && part != "failed") {

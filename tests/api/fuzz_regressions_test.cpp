@@ -69,5 +69,24 @@ TEST(FuzzRegressions, InvalidUtf8InThePathGivesJsonErrorsAndListings) {
     EXPECT_TRUE(listing.json().is_array()) << listing.body;
 }
 
+// fuzz_http: a run filter on tags or system_tags whose value is not JSON
+// (GET /flows/F/runs?tags=a) reached SQLite's json() and came back as a 500.
+TEST(FuzzRegressions, TagsFilterThatIsNotJsonIsAClientError) {
+    TestServer server;
+    auto client = server.client();
+    ASSERT_EQ(client.post("/flows/F", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(client.post("/flows/F/run", R"({"user_name": "u", "tags": ["c"]})").status, 200u);
+    for (std::string query : {"tags", "tags=", "tags=a", "system_tags:ne=%7B", "tags=%5B%22c%22"}) {
+        auto reply = client.get("/flows/F/runs?" + query);
+        EXPECT_EQ(reply.status, 400u) << query << ": " << reply.body;
+        EXPECT_NE(std::string(reply.json().as_string()).find("expected JSON"), std::string::npos)
+            << reply.body;
+    }
+    auto matching = client.get("/flows/F/runs?tags=" + url_encode(R"(["c"])"));
+    ASSERT_EQ(matching.status, 200u) << matching.body;
+    EXPECT_EQ(matching.json().as_array().size(), 1u);
+    EXPECT_EQ(client.get("/flows/F/runs?tags=null").status, 200u);
+}
+
 }  // namespace
 }  // namespace mf::testing
