@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, get, imageCommand, projectVersion, read, requirePresent, terraformContainerEnv,
-  waitFor,
+  binaryInterface, binaryPath, checkProbe, deploy, get, imageCommand, postgresDatabase, projectVersion, read, requirePresent,
+  terraformContainerEnv, waitFor,
 } from './lib.mjs';
 
 const binary = binaryPath();
@@ -79,37 +79,19 @@ test('the health check passes against the real service', async (t) => {
 // cluster), probed for readiness (/ready does a database round trip) and, on the migration
 // port, for the schema status.
 test('the Compose environment runs the service on a real PostgreSQL', async (t) => {
-  const url = process.env.MF_TEST_POSTGRES_URL;
-  if (!url) return t.skip('MF_TEST_POSTGRES_URL is not set (scripts/test.sh starts a cluster and sets it)');
-  if (!requirePresent(t, 'env', 'MF_METADATA_DB_HOST', cli.readsEnv('MF_METADATA_DB_HOST'))) return;
+  const db = postgresDatabase(t);
+  if (!db) return;
   if (!requirePresent(t, 'subcommands', migrate.command[0], cli.subcommands.has(migrate.command[0]))) return;
-  const cluster = new URL(url);
-  const database = `mf_deploy_${process.pid}`;
-  const psql = (sql, target = url) => {
-    const result = spawnSync('psql', [target, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8', timeout: 30000 });
-    assert.equal(result.status, 0, result.stderr);
-    return result.stdout.trim();
-  };
-  psql(`CREATE DATABASE ${database}`);
-  t.after(() => psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
-  const env = {
-    ...Object.fromEntries(Object.keys(service.environment).map((name) => [name, String(service.environment[name])])),
-    MF_METADATA_DB_HOST: cluster.hostname,
-    MF_METADATA_DB_PORT: cluster.port,
-    MF_METADATA_DB_USER: decodeURIComponent(cluster.username),
-    MF_METADATA_DB_PSWD: decodeURIComponent(cluster.password) || 'unused',
-    MF_METADATA_DB_NAME: database,
-    LOGLEVEL: 'info',
-  };
+  // Compose's variables, with the cluster's host, port, user, password and a fresh database.
+  const env = { ...Object.fromEntries(Object.entries(service.environment).map(([k, v]) => [k, String(v)])), ...db.env, LOGLEVEL: 'info' };
+  for (const name of Object.keys(db.env)) assert.ok(name in service.environment, `Compose sets ${name}`);
   const migration = spawnSync(binary, migrate.command, { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 120000 });
   assert.equal(migration.status, 0, `${migrate.command.join(' ')}: ${migration.stdout}${migration.stderr}`);
   const { api, migration: migrationPort, child } = await imageCommand(t, binary, env);
   assert.equal((await waitFor(api, '/ready', 30000, child)).status, 200, 'ready on PostgreSQL');
   // The flow lands in that database, not in a SQLite file beside it.
   assert.equal((await get(api, '/flows/DeployCheck', { method: 'POST', body: '{}' })).status, 200);
-  const databaseUrl = new URL(url);
-  databaseUrl.pathname = `/${database}`;
-  assert.equal(psql("SELECT count(*) FROM flows_v3 WHERE flow_id = 'DeployCheck'", databaseUrl.href), '1');
+  assert.equal(db.psql("SELECT count(*) FROM flows_v3 WHERE flow_id = 'DeployCheck'"), '1');
   await t.test('schema status on the migration port', async (t2) => {
     if (!requirePresent(t2, 'env', 'MF_MIGRATION_PORT', cli.readsEnv('MF_MIGRATION_PORT'))) return;
     const answer = await waitFor(migrationPort, '/db_schema_status', 10000, child);

@@ -1,5 +1,6 @@
 // Shared helpers of the deployment checks (node --test tests/deploy/).
 import { spawn, spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
@@ -13,12 +14,13 @@ export const read = (file) => fs.readFileSync(file, 'utf8');
 
 // What issue 7 builds on but other engineers were still adding when the deployment was
 // written. A check on one of these that the binary does not have yet is skipped with a
-// message instead of failing; anything else the deployment uses must exist already. Once
-// they have all landed, empty these lists so that losing one fails.
+// message instead of failing; anything else the deployment uses must exist already. Everything
+// has landed (the PostgreSQL variables, MF_MIGRATION_PORT and `migrate` were the last), so the
+// lists are empty and losing any of it fails; list here what a deployment starts using before
+// the binary has it.
 export const PENDING = {
-  env: ['MF_METADATA_DB_HOST', 'MF_METADATA_DB_PORT', 'MF_METADATA_DB_USER', 'MF_METADATA_DB_PSWD',
-        'MF_METADATA_DB_NAME', 'MF_METADATA_DB_SSL_MODE', 'MF_MIGRATION_PORT'],
-  subcommands: ['migrate'],
+  env: [],
+  subcommands: [],
   routes: [],
 };
 
@@ -200,3 +202,36 @@ export async function checkProbe(t, port, pathname) {
 
 // The project's version (CMakeLists.txt), which every image tag of deploy/ carries.
 export const projectVersion = read(path.join(root, 'CMakeLists.txt')).match(/project\(\w+ VERSION ([\d.]+)/)[1];
+
+// A fresh database in the throwaway PostgreSQL cluster of scripts/test.sh
+// (MF_TEST_POSTGRES_URL), dropped when test `t` ends: the MF_METADATA_DB_* variables that
+// reach it, and psql(sql) on it. null (t skipped, saying why) without a cluster.
+export function postgresDatabase(t) {
+  const url = process.env.MF_TEST_POSTGRES_URL;
+  if (!url) {
+    t.skip('MF_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL cluster and sets it)');
+    return null;
+  }
+  const run = (target, sql) => {
+    const result = spawnSync('psql', [target, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.trim();
+  };
+  const name = `mf_deploy_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  run(url, `CREATE DATABASE ${name}`);
+  t.after(() => run(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const cluster = new URL(url);
+  const database = new URL(url);
+  database.pathname = `/${name}`;
+  return {
+    env: {
+      MF_METADATA_DB_HOST: cluster.hostname,
+      MF_METADATA_DB_PORT: cluster.port || '5432',
+      MF_METADATA_DB_USER: decodeURIComponent(cluster.username),
+      MF_METADATA_DB_PSWD: decodeURIComponent(cluster.password) || 'unused',
+      MF_METADATA_DB_NAME: name,
+      MF_METADATA_DB_SSL_MODE: 'disable',
+    },
+    psql: (sql) => run(database.href, sql),
+  };
+}
