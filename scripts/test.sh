@@ -27,3 +27,8 @@ if [ "${MF_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan
 fi
+# The libFuzzer targets (tests/fuzz), each for MF_FUZZ_SECONDS (default 60): about 2 min
+# of clang build on 2 cores plus the runs. MF_SKIP_FUZZ=1 skips them.
+if [ "${MF_SKIP_FUZZ:-0}" != 1 ]; then
+  ./scripts/fuzz.sh "${MF_FUZZ_SECONDS:-60}"
+fi
