@@ -33,13 +33,19 @@ pg_cluster_start() {
   PG_CLUSTER_PORT=$(pg_cluster_free_port)
   pg_cluster_as_owner "$bin/initdb" -D "$PG_CLUSTER_DIR/data" -U postgres -A trust -E UTF8 \
     --no-locale >/dev/null
+  # TLS with a self-signed certificate, as RDS on PostgreSQL 15 requires it (sslmode=require).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$PG_CLUSTER_DIR/server.key" -out "$PG_CLUSTER_DIR/server.crt" 2>/dev/null
+  chmod 600 "$PG_CLUSTER_DIR/server.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_CLUSTER_DIR/server.key" "$PG_CLUSTER_DIR/server.crt"
   # Throwaway data: no fsync unless PG_CLUSTER_OPTIONS says otherwise (it comes last, so it
   # wins). Enough connections for parallel tests and 4 servers at once.
   pg_cluster_as_owner "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_CLUSTER_PORT -k $PG_CLUSTER_DIR -c fsync=off -c max_connections=400 ${PG_CLUSTER_OPTIONS:-}" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_CLUSTER_PORT -k $PG_CLUSTER_DIR -c fsync=off -c max_connections=400 -c ssl=on -c ssl_cert_file=$PG_CLUSTER_DIR/server.crt -c ssl_key_file=$PG_CLUSTER_DIR/server.key ${PG_CLUSTER_OPTIONS:-}" \
     start >/dev/null
   export PG_CLUSTER_DIR PG_CLUSTER_PORT
-  export MF_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$PG_CLUSTER_PORT/postgres"
+  # Plain connections unless a test asks for TLS: connecting is then cheaper.
+  export MF_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$PG_CLUSTER_PORT/postgres?sslmode=disable"
 }
 
 pg_cluster_stop() {

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <random>
@@ -61,8 +62,11 @@ bool testing_postgres() {
 }
 
 std::string postgres_database_url(const std::string& name) {
-    std::string url = cluster_url();
-    return url.substr(0, url.rfind('/') + 1) + name;
+    // postgresql://user@host:port/NAME?options: the name between the third slash and "?".
+    const std::string url = cluster_url();
+    const std::size_t start = url.find('/', url.find("//") + 2) + 1;
+    const std::size_t end = std::min(url.find('?', start), url.size());
+    return url.substr(0, start) + name + url.substr(end);
 }
 
 TestDatabase::TestDatabase(const std::filesystem::path& dir) {
