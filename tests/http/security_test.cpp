@@ -169,5 +169,17 @@ TEST(Security, ReadinessFollowsTheDatabase) {
     EXPECT_EQ(response.json().at("status").as_string(), "ready");
 }
 
+TEST(Security, MigrationListenerHasItsOwnAllowList) {
+    TestServerOptions options;
+    options.security.allow_cidrs = {"127.0.0.0/8"};
+    options.security.migration_allow_cidrs = {"10.0.0.0/8"};
+    TestServer server(options);
+    if (server.migration_port() == 0) GTEST_SKIP() << "the migration API runs on PostgreSQL only";
+    EXPECT_EQ(server.client().get("/flows").status, 200u);
+    auto refused = HttpClient(server.migration_port()).get("/db_schema_status");
+    EXPECT_EQ(refused.status, 403u);
+    EXPECT_TRUE(refused.json().is_object());
+}
+
 }  // namespace
 }  // namespace mf::testing
