@@ -259,7 +259,8 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& certific
     try {
         context->use_certificate_chain_file(certificate_chain);
     } catch (const std::exception& e) {
-        throw std::runtime_error("cannot load TLS certificate " + certificate_chain + ": " + e.what());
+        throw std::runtime_error("cannot load TLS certificate " + certificate_chain + ": " +
+                                 e.what());
     }
     try {
         context->use_private_key_file(private_key, asio::ssl::context::pem);

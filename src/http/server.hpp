@@ -29,7 +29,7 @@ struct ServerOptions {
     std::string service_version = "2.5.1";
     std::string name = "api";  // of the listener, in logs and metrics
     AccessPolicy access;
-    std::shared_ptr<Metrics> metrics;  // null: not counted
+    std::shared_ptr<Metrics> metrics;                // null: not counted
     std::shared_ptr<boost::asio::ssl::context> tls;  // set: the listener speaks TLS only
 };
 
