@@ -3,13 +3,16 @@
 #include <array>
 
 #include "model/heartbeat.hpp"
+#include "store/sql_filters.hpp"
 
 namespace mf::pg {
 namespace {
 
-// Seconds since its last heartbeat after which a run without an end result counts as failed
-// (RUN_INACTIVE_CUTOFF_TIME, spec 7.6).
-constexpr std::int64_t kRunInactiveCutoffSeconds = 360;
+using sql::end_step_records;
+using sql::FieldKind;
+using sql::FilterField;
+using sql::kRunInactiveCutoffSeconds;
+using sql::like_pattern;
 
 JsonText json_column(const Rows& rows, int row, int column) {
     return rows.optional_text(row, column).value_or(kJsonNull);
@@ -19,13 +22,6 @@ JsonText json_column(const Rows& rows, int row, int column) {
 // index serves the `user` filter.
 constexpr std::string_view kRunOwner =
     "(CASE WHEN r.system_tags ? ('user:' || r.user_name) THEN r.user_name END)";
-
-// " FROM ... WHERE": the records of the run's end step with this field name. Spec 7.6 calls
-// the newest attempt_ok one OK and the newest attempt one ATT.
-Query& end_step_records(Query& query, std::string_view field_name) {
-    query.sql(" FROM metadata_v3 m WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number");
-    return query.sql(" AND m.step_name = 'end' AND m.field_name = '").sql(field_name).sql("'");
-}
 
 // The derived run status (spec 7.6): OK's value cast to boolean decides, unless ATT is newer
 // than a false OK; without OK, the heartbeat does. Only the newest value is cast.
@@ -41,73 +37,12 @@ Query& run_status(Query& query, std::int64_t now_s) {
     return query.sql(" THEN 'running' ELSE 'failed' END) END)");
 }
 
-enum class FieldKind { plain, json, status };
-
-// The fields a filter may name, mapped to fixed SQL: filter field names never reach SQL.
-struct FilterField {
-    std::string_view name;
-    std::string_view expression;
-    FieldKind kind = FieldKind::plain;
-};
-
-constexpr std::array kRunFilterFields = {
-    FilterField{"flow_id", "r.flow_id"},
-    FilterField{"run_number", "r.run_number"},
-    FilterField{"run_id", "r.run_id"},
-    FilterField{"user_name", "r.user_name"},
-    FilterField{"ts_epoch", "r.ts_epoch"},
-    FilterField{"last_heartbeat_ts", "r.last_heartbeat_ts"},
-    FilterField{"tags", "r.tags", FieldKind::json},
-    FilterField{"system_tags", "r.system_tags", FieldKind::json},
-    FilterField{"user", kRunOwner},
-    FilterField{"status", "", FieldKind::status},
-};
-
-constexpr std::array kTaskFilterFields = {
-    FilterField{"task_id", "t.task_id"},
-    FilterField{"task_name", "t.task_name"},
-    FilterField{"user_name", "t.user_name"},
-    FilterField{"ts_epoch", "t.ts_epoch"},
-    FilterField{"last_heartbeat_ts", "t.last_heartbeat_ts"},
-};
-
-std::string like_pattern(FilterOp op, const std::string& value) {
-    switch (op) {
-        case FilterOp::co:
-            return "%" + value + "%";
-        case FilterOp::sw:
-            return value + "%";
-        case FilterOp::ew:
-            return "%" + value;
-        default:
-            return value;
-    }
-}
+constexpr auto kRunFilterFields = sql::run_filter_fields(kRunOwner);
 
 std::string_view comparison(FilterOp op) {
-    switch (op) {
-        case FilterOp::eq:
-            return " = ";
-        case FilterOp::ne:
-            return " != ";
-        case FilterOp::lt:
-            return " < ";
-        case FilterOp::le:
-            return " <= ";
-        case FilterOp::gt:
-            return " > ";
-        case FilterOp::ge:
-            return " >= ";
-        case FilterOp::is:
-            // IS with a value: null-safe equality, as the SQLite store compares.
-            return " IS NOT DISTINCT FROM ";
-        case FilterOp::co:
-        case FilterOp::sw:
-        case FilterOp::ew:
-        case FilterOp::li:
-            return " ILIKE ";
-    }
-    return " = ";  // not reached: the switch names every operator
+    // IS with a value: null-safe equality, as the SQLite store compares.
+    static constexpr sql::Operators kOperators{" IS NOT DISTINCT FROM ", " ILIKE "};
+    return sql::comparison(op, kOperators);
 }
 
 // " AND (field op v1 OR field op v2 ...)". Values go as untyped text and PostgreSQL casts
@@ -137,18 +72,11 @@ void append_filter(Query& query, const FilterField& field, const Filter& filter,
     query.sql(")");
 }
 
-template <std::size_t N>
-Result<Ok> append_filters(Query& query, const std::array<FilterField, N>& fields,
-                          const std::vector<Filter>& filters, std::int64_t now_s) {
-    for (const auto& filter : filters) {
-        const FilterField* field = nullptr;
-        for (const auto& candidate : fields) {
-            if (candidate.name == filter.field) field = &candidate;
-        }
-        if (!field) return Error::invalid("unsupported filter field '" + filter.field + "'");
-        append_filter(query, *field, filter, now_s);
-    }
-    return Ok{};
+// append_filter with the clock that the status filter compares heartbeats to.
+auto append_at(std::int64_t now_s) {
+    return [now_s](Query& query, const FilterField& field, const Filter& filter) {
+        append_filter(query, field, filter, now_s);
+    };
 }
 
 // _tags filters: exact membership in tags ∪ system_tags, or a case-sensitive substring of
@@ -313,7 +241,8 @@ Result<Query> runs_query(const std::string& flow_id, const RunQuery& run_query,
         query.sql("NULL");
     }
     query.sql(" FROM runs_v3 r WHERE r.flow_id = ").value(flow_id);
-    if (auto ok = append_filters(query, kRunFilterFields, run_query.filters, now_s); !ok)
+    if (auto ok = sql::append_filters(query, kRunFilterFields, run_query.filters, append_at(now_s));
+        !ok)
         return ok.take_error();
     for (const auto& tag_filter : run_query.tag_filters) append_tag_filter(query, tag_filter);
     const auto& paging = run_query.paging;
@@ -330,7 +259,9 @@ Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query) {
     query.sql(kTaskColumns);
     from_run(query, kJoinTasks, path.flow_id, path.run);
     query.sql(" AND t.step_name = ").value(path.step_name);
-    if (auto ok = append_filters(query, kTaskFilterFields, task_query.filters, 0); !ok)
+    if (auto ok =
+            sql::append_filters(query, sql::kTaskFilterFields, task_query.filters, append_at(0));
+        !ok)
         return ok.take_error();
     const auto& paging = task_query.paging;
     if (paging && paging->after) {

@@ -1,15 +1,18 @@
 #include <array>
 #include <stdexcept>
 
+#include "store/sql_filters.hpp"
 #include "store/sqlite/sqlite_operations.hpp"
 #include "store/sqlite/sqlite_rows.hpp"
 
 namespace mf::sqlite {
 namespace {
 
-// Seconds since its last heartbeat after which a run without an end result counts as failed
-// (RUN_INACTIVE_CUTOFF_TIME, spec 7.6).
-constexpr std::int64_t kRunInactiveCutoffSeconds = 360;
+using sql::end_step_records;
+using sql::FieldKind;
+using sql::FilterField;
+using sql::kRunInactiveCutoffSeconds;
+using sql::like_pattern;
 
 template <class T>
 std::vector<T> collect(Statement statement, T (*read_row)(const Statement&)) {
@@ -37,13 +40,6 @@ constexpr std::string_view kRunOwner =
     "(CASE WHEN r.user_name IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(r.system_tags) "
     "WHERE type = 'text' AND value = 'user:' || r.user_name) THEN r.user_name END)";
 
-// " FROM ... WHERE": the records of the run's end step with this field name. Spec 7.6 calls
-// the newest attempt_ok one OK and the newest attempt one ATT.
-SqlQuery& end_step_records(SqlQuery& query, std::string_view field_name) {
-    query.sql(" FROM metadata_v3 m WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number");
-    return query.sql(" AND m.step_name = 'end' AND m.field_name = '").sql(field_name).sql("'");
-}
-
 // The derived run status (spec 7.6): OK's value, cast as PostgreSQL casts text to boolean,
 // decides, unless ATT is newer than a false OK; without OK, the heartbeat does.
 SqlQuery& run_status(SqlQuery& query, std::int64_t now_s) {
@@ -64,82 +60,13 @@ std::optional<RunStatus> parse_status(const std::optional<std::string>& text) {
     return std::nullopt;
 }
 
-enum class FieldKind { plain, json, status };
-
-// The fields a filter may name, mapped to fixed SQL: filter field names never reach SQL.
-struct FilterField {
-    std::string_view name;
-    std::string_view expression;
-    FieldKind kind = FieldKind::plain;
-};
-
-constexpr std::array kRunFilterFields = {
-    FilterField{"flow_id", "r.flow_id"},
-    FilterField{"run_number", "r.run_number"},
-    FilterField{"run_id", "r.run_id"},
-    FilterField{"user_name", "r.user_name"},
-    FilterField{"ts_epoch", "r.ts_epoch"},
-    FilterField{"last_heartbeat_ts", "r.last_heartbeat_ts"},
-    FilterField{"tags", "r.tags", FieldKind::json},
-    FilterField{"system_tags", "r.system_tags", FieldKind::json},
-    FilterField{"user", kRunOwner},
-    FilterField{"status", "", FieldKind::status},
-};
-
-constexpr std::array kTaskFilterFields = {
-    FilterField{"task_id", "t.task_id"},
-    FilterField{"task_name", "t.task_name"},
-    FilterField{"user_name", "t.user_name"},
-    FilterField{"ts_epoch", "t.ts_epoch"},
-    FilterField{"last_heartbeat_ts", "t.last_heartbeat_ts"},
-};
-
-template <std::size_t N>
-const FilterField* find_field(const std::array<FilterField, N>& fields, const std::string& name) {
-    for (const auto& field : fields) {
-        if (field.name == name) return &field;
-    }
-    return nullptr;
-}
-
-std::string like_pattern(FilterOp op, const std::string& value) {
-    switch (op) {
-        case FilterOp::co:
-            return "%" + value + "%";
-        case FilterOp::sw:
-            return value + "%";
-        case FilterOp::ew:
-            return "%" + value;
-        default:
-            return value;
-    }
-}
+constexpr auto kRunFilterFields = sql::run_filter_fields(kRunOwner);
 
 std::string_view comparison(FilterOp op) {
-    switch (op) {
-        case FilterOp::eq:
-            return " = ";
-        case FilterOp::ne:
-            return " != ";
-        case FilterOp::lt:
-            return " < ";
-        case FilterOp::le:
-            return " <= ";
-        case FilterOp::gt:
-            return " > ";
-        case FilterOp::ge:
-            return " >= ";
-        case FilterOp::is:
-            return " IS ";
-        case FilterOp::co:
-        case FilterOp::sw:
-        case FilterOp::ew:
-        case FilterOp::li:
-            // ILIKE: SQLite's LIKE ignores ASCII case; the ESCAPE clause added with the
-            // pattern makes backslash escape as in PostgreSQL.
-            return " LIKE ";
-    }
-    return " = ";  // not reached: the switch names every operator
+    // ILIKE: SQLite's LIKE ignores ASCII case; the ESCAPE clause added with the pattern makes
+    // backslash escape as in PostgreSQL.
+    static constexpr sql::Operators kOperators{" IS ", " LIKE "};
+    return sql::comparison(op, kOperators);
 }
 
 // " AND (field op v1 OR field op v2 ...)". Values are bound as text: against an INTEGER
@@ -147,8 +74,7 @@ std::string_view comparison(FilterOp op) {
 void append_filter(SqlQuery& query, const FilterField& field, const Filter& filter,
                    std::int64_t now_s) {
     if (filter.values.empty()) return;
-    const bool like = filter.op == FilterOp::co || filter.op == FilterOp::sw ||
-                      filter.op == FilterOp::ew || filter.op == FilterOp::li;
+    const bool like = sql::is_like(filter.op);
     // PostgreSQL compares jsonb by value, not by text.
     const bool as_json =
         field.kind == FieldKind::json && (filter.op == FilterOp::eq || filter.op == FilterOp::ne);
@@ -180,15 +106,11 @@ void append_filter(SqlQuery& query, const FilterField& field, const Filter& filt
     query.sql(")");
 }
 
-template <std::size_t N>
-Result<Ok> append_filters(SqlQuery& query, const std::array<FilterField, N>& fields,
-                          const std::vector<Filter>& filters, std::int64_t now_s) {
-    for (const auto& filter : filters) {
-        const FilterField* field = find_field(fields, filter.field);
-        if (!field) return Error::invalid("unsupported filter field '" + filter.field + "'");
-        append_filter(query, *field, filter, now_s);
-    }
-    return Ok{};
+// append_filter with the clock that the status filter compares heartbeats to.
+auto append_at(std::int64_t now_s) {
+    return [now_s](SqlQuery& query, const FilterField& field, const Filter& filter) {
+        append_filter(query, field, filter, now_s);
+    };
 }
 
 // _tags filters: exact membership in tags ∪ system_tags, or a case-sensitive substring of
@@ -278,7 +200,8 @@ Result<std::vector<Run>> read_runs(Connection& db, const std::string& flow_id,
         query.sql("NULL");
     }
     query.sql(" FROM runs_v3 r WHERE r.flow_id = ").value(flow_id);
-    if (auto ok = append_filters(query, kRunFilterFields, run_query.filters, now_s); !ok)
+    if (auto ok = sql::append_filters(query, kRunFilterFields, run_query.filters, append_at(now_s));
+        !ok)
         return ok.take_error();
     for (const auto& tag_filter : run_query.tag_filters) append_tag_filter(query, tag_filter);
     const auto& paging = run_query.paging;
@@ -328,7 +251,9 @@ Result<std::vector<Task>> read_tasks(Connection& db, const StepPath& path,
     query.sql("SELECT ").sql(kTaskColumns);
     from_run(query, kJoinTasks, path.flow_id, path.run);
     query.sql(" AND t.step_name = ").value(path.step_name);
-    if (auto ok = append_filters(query, kTaskFilterFields, task_query.filters, 0); !ok)
+    if (auto ok =
+            sql::append_filters(query, sql::kTaskFilterFields, task_query.filters, append_at(0));
+        !ok)
         return ok.take_error();
     const auto& paging = task_query.paging;
     if (paging && paging->after) {
