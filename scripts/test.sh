@@ -5,6 +5,11 @@
 # MF_SKIP_SANITIZE=1 skips the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase's length, for keeping CI inside its time budget.
+phase() {
+  echo "== $1 (at $SECONDS s)"
+}
+phase dependencies
 ./scripts/install-deps.sh
 # The npm dev dependencies of the deployment checks (package.json, package-lock.json).
 npm ci --no-audit --no-fund --loglevel=error
@@ -20,15 +25,21 @@ run_suite() {
   ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 600
 }
 
+phase "release build"
 ./scripts/build.sh >/dev/null
+phase "release tests"
 run_suite build
 if [ "${MF_SKIP_SANITIZE:-0}" != 1 ]; then
+  phase "sanitizer build"
   MF_SANITIZE=1 ./scripts/build.sh >/dev/null
+  phase "sanitizer tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan
 fi
 # The libFuzzer targets (tests/fuzz), each for MF_FUZZ_SECONDS (default 60): about 2 min
 # of clang build on 2 cores plus the runs. MF_SKIP_FUZZ=1 skips them.
 if [ "${MF_SKIP_FUZZ:-0}" != 1 ]; then
+  phase fuzzing
   ./scripts/fuzz.sh "${MF_FUZZ_SECONDS:-60}"
 fi
+phase "done"
