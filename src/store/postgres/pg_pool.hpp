@@ -17,6 +17,7 @@ namespace mf::pg {
 
 struct PoolOptions {
     std::string conninfo;
+    std::size_t min_connections = 1;   // per event loop, opened by fill()
     std::size_t max_connections = 10;  // per event loop
     std::chrono::seconds timeout{60};  // to get a connection, and for each statement batch
 };
@@ -29,6 +30,8 @@ public:
 
     class Lease;
     boost::asio::awaitable<Result<Lease>> acquire();
+    // Opens connections until min_connections are open; stops at the first failure.
+    boost::asio::awaitable<Result<Ok>> fill();
 
     // A connection lent to one coroutine; given back (or dropped, when broken) at the end.
     class Lease {
@@ -51,6 +54,8 @@ public:
     std::chrono::seconds timeout() const { return options_.timeout; }
 
 private:
+    boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open_one(
+        Clock::time_point deadline);
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
 
