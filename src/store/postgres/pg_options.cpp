@@ -135,15 +135,6 @@ PostgresOptions postgres_options(const std::string& url,
     if (!settings) throw std::runtime_error("cannot parse the database URL " + url);
     PostgresOptions options;
     options.conninfo = url;
-    if (statement_timeout.count() > 0) {
-        // Sent with each connection's startup packet: no extra round trip, and it holds for
-        // every statement of the session. Options already in the URL are kept.
-        auto with_timeout = *settings;
-        auto& session_options = with_timeout["options"];
-        if (!session_options.empty()) session_options += ' ';
-        session_options += "-c statement_timeout=" + std::to_string(statement_timeout.count());
-        options.conninfo = to_url(with_timeout);
-    }
     options.statement_timeout = statement_timeout;
     options.pool_min = static_cast<std::size_t>(integer_environment("MF_METADATA_DB_POOL_MIN", 1));
     options.pool_max = static_cast<std::size_t>(integer_environment("MF_METADATA_DB_POOL_MAX", 10));

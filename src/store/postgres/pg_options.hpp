@@ -15,7 +15,7 @@ namespace mf::pg {
 std::optional<std::string> database_url_from_environment();
 
 // The store's options for a database URL (or libpq DSN): pool sizes, timeout and the
-// optional read-replica pool from the environment, and the statement timeout of its
+// optional read-replica pool from the environment, and the statement timeout of their
 // sessions. Throws std::runtime_error on a variable that does not parse.
 PostgresOptions postgres_options(const std::string& url,
                                  std::chrono::milliseconds statement_timeout);

@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <variant>
 
 namespace mf::pg {
 
@@ -46,6 +47,12 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
     // Counted while it connects, so that concurrent requests do not open more than the most.
     ++open_;
     auto opened = co_await Connection::open(options_.conninfo, deadline);
+    if (opened && options_.statement_timeout.count() > 0) {
+        std::vector<Query> setup{
+            Query("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()))};
+        auto outcome = co_await (*opened)->run(setup, deadline);
+        if (auto* failure = std::get_if<ServerError>(&outcome)) opened = to_error(*failure);
+    }
     if (!opened) {
         --open_;
         wake_one();

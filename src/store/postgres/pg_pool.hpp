@@ -20,6 +20,10 @@ struct PoolOptions {
     std::size_t min_connections = 1;   // per event loop, opened by fill()
     std::size_t max_connections = 10;  // per event loop
     std::chrono::seconds timeout{60};  // to get a connection, and for each statement batch
+    // Set on each connection once opened; zero leaves the server's setting. (Set by a
+    // statement rather than in the startup packet's options, which poolers such as
+    // PgBouncer refuse.)
+    std::chrono::milliseconds statement_timeout{0};
 };
 
 // The connections of one event loop. Only the thread running that loop touches it, so it

@@ -460,7 +460,8 @@ public:
 private:
     static pg::PoolOptions pool_options(const PostgresOptions& options,
                                         const std::string& conninfo) {
-        return pg::PoolOptions{conninfo, options.pool_min, options.pool_max, options.timeout};
+        return pg::PoolOptions{conninfo, options.pool_min, options.pool_max, options.timeout,
+                               options.statement_timeout};
     }
 
     static asio::awaitable<void> fill(pg::Pool& pool) {
