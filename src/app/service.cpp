@@ -61,7 +61,11 @@ struct Service::Impl {
     }
 
     void build() {
-        store = open_store(config.database, clock, StoreOpenOptions{.migrate = config.migrate});
+        const std::chrono::milliseconds statement_timeout(
+            static_cast<std::int64_t>(config.db_statement_timeout * 1000));
+        store = open_store(
+            config.database, clock,
+            StoreOpenOptions{.migrate = config.migrate, .statement_timeout = statement_timeout});
         build_migration_api();
         context = std::make_unique<api::Context>(
             api::Context{*store, clock, [this] { return draining(); }});
@@ -121,6 +125,7 @@ Service::~Service() {
 
 void Service::start() {
     impl_->api->start();
+    impl_->store->warm_up(impl_->api->executors());
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
     if (impl_->migration_server) impl_->migration_server->start();

@@ -31,6 +31,13 @@ void add_serve_options(CLI::App& command, ServeConfig& config) {
                     "0 leaves PATCH /upgrade out of the migration API")
         ->envname("MF_MIGRATION_ENDPOINTS_ENABLED")
         ->capture_default_str();
+    command
+        .add_option("--db-statement-timeout", config.db_statement_timeout,
+                    "PostgreSQL: seconds a statement may run (e.g. waiting for a lock) before it "
+                    "is cancelled and answered 503; 0 leaves the server's statement_timeout")
+        ->envname("MF_METADATA_DB_STATEMENT_TIMEOUT")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     command.add_option("--threads", config.server.threads, "Worker threads (0: one per core)")
         ->capture_default_str();
     command
@@ -158,6 +165,7 @@ std::string describe(const ServeConfig& c) {
     line("host", c.server.host);
     line("port", c.server.port);
     line("database", mask_secrets(c.database));
+    line("db-statement-timeout", c.db_statement_timeout);
     line("threads", c.server.threads);
     line("log-level", c.log_level);
     line("path-prefix", c.path_prefix);

@@ -38,6 +38,9 @@ struct ServeConfig {
     // 0 picks a free port.
     std::uint16_t migration_port = 8082;
     int migration_endpoints_enabled = 1;  // 0 leaves PATCH /upgrade out
+    // PostgreSQL: seconds a statement may run (statement_timeout) before it is cancelled and
+    // its request answered 503; 0 leaves the server's setting.
+    double db_statement_timeout = 30;
 };
 
 void add_serve_options(CLI::App& command, ServeConfig& config);

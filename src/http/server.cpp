@@ -306,6 +306,12 @@ std::uint16_t Server::port() const {
     return impl_->bound_port;
 }
 
+std::vector<asio::any_io_executor> Server::executors() const {
+    std::vector<asio::any_io_executor> loops;
+    for (const auto& worker : impl_->workers) loops.push_back(worker->io.get_executor());
+    return loops;
+}
+
 void Server::stop() {
     auto& impl = *impl_;
     {

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/metrics.hpp"
 #include "http/pipeline.hpp"
@@ -50,6 +52,8 @@ public:
     // Binds and starts serving on background threads; throws if the address is taken.
     void start();
     std::uint16_t port() const;
+    // The event loop of each worker, once started.
+    std::vector<boost::asio::any_io_executor> executors() const;
     // Stops accepting, lets in-flight requests finish (at most drain_timeout), then returns
     // once all threads ended.
     void stop();

@@ -38,9 +38,10 @@ std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
         return open_sqlite_store(sqlite_options);
     }
     if (is_postgres_url(url)) {
-        PostgresOptions postgres_options = pg::postgres_options(url);
+        PostgresOptions postgres_options = pg::postgres_options(url, options.statement_timeout);
         postgres_options.clock = &clock;
-        pg::prepare_schema(url, options.migrate);
+        postgres_options.schema =
+            std::make_shared<pg::SchemaPreparation>(url, pg::schema_setup(options.migrate));
         return open_postgres_store(postgres_options);
     }
     throw std::runtime_error("unknown database URL '" + url +

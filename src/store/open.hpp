@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,8 @@ struct StoreOpenOptions {
     // Apply pending migrations to a database that already has a schema. An empty database
     // is always migrated; one at another version is otherwise refused (PostgreSQL).
     bool migrate = false;
+    // PostgreSQL: statements running longer are cancelled (503); zero: the server's setting.
+    std::chrono::milliseconds statement_timeout{30'000};
 };
 
 // Opens the store a database URL names: `sqlite:PATH` (the embedded default) or

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
@@ -43,6 +44,9 @@ public:
 
     // A database round trip, for /healthcheck and readiness.
     virtual Async<Ok> check_health() = 0;
+    // Called once the server's event loops run: a store with connection pools opens their
+    // first connections on each loop, so that the first requests do not wait for them.
+    virtual void warm_up(const std::vector<boost::asio::any_io_executor>& /*loops*/) {}
 
     virtual Async<Flow> create_flow(NewFlow flow) = 0;
     virtual Async<Flow> get_flow(std::string flow_id) = 0;

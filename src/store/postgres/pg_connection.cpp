@@ -62,6 +62,9 @@ Error to_error(const ServerError& error) {
     const std::string_view state = error.sqlstate;
     if (state.empty() || state.starts_with("08") || state.starts_with("57P") || state == "53300")
         return Error::unavailable("the database is unavailable");
+    // The statement ran past statement_timeout (or was cancelled by an operator): the
+    // database is overloaded or a lock is held; the client retries later.
+    if (state == kQueryCanceled) return Error::unavailable("the database did not answer in time");
     return Error::internal("database error");
 }
 
@@ -276,7 +279,7 @@ BlockingConnection::BlockingConnection(const std::string& conninfo)
     if (PQstatus(connection_) != CONNECTION_OK) {
         std::string message = PQerrorMessage(connection_);
         PQfinish(connection_);
-        throw std::runtime_error("cannot connect to PostgreSQL: " + message);
+        throw ConnectionFailed("cannot connect to PostgreSQL: " + message);
     }
     PQsetNoticeProcessor(connection_, log_notice, nullptr);
 }

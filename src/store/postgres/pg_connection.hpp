@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +26,7 @@ inline constexpr std::string_view kForeignKeyViolation = "23503";
 inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDiskFull = "53100";
 inline constexpr std::string_view kInvalidByteSequence = "22021";
+inline constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout among others
 
 // A failed statement as PostgreSQL reported it. The texts may quote SQL or values: they are
 // for logs, and reach clients only through the messages of to_error().
@@ -74,6 +76,7 @@ class Rows {
 public:
     explicit Rows(PGresult* result) : result_(result, PQclear) {}
     int size() const { return PQntuples(result_.get()); }
+    int columns() const { return PQnfields(result_.get()); }
     bool empty() const { return size() == 0; }
     // Rows an INSERT, UPDATE or DELETE touched.
     std::int64_t affected() const;
@@ -133,10 +136,17 @@ private:
     std::size_t next_statement_number_ = 0;
 };
 
+// The database could not be reached (as opposed to a statement that failed).
+class ConnectionFailed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // Blocking execution of SQL scripts, for the command line and migrations (never on a
 // server worker thread). Throws std::runtime_error with the server's message.
 class BlockingConnection {
 public:
+    // Throws ConnectionFailed.
     explicit BlockingConnection(const std::string& conninfo);
     ~BlockingConnection();
     BlockingConnection(const BlockingConnection&) = delete;

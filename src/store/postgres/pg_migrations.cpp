@@ -11,6 +11,7 @@
 
 #include "store/postgres/pg_connection.hpp"
 #include "store/postgres/pg_schema.hpp"
+#include "store/postgres/pg_triggers.hpp"
 
 namespace mf::pg {
 namespace {
@@ -22,18 +23,35 @@ int environment_count(const char* name, int fallback) {
     return value ? std::atoi(value) : fallback;
 }
 
-BlockingConnection connect_with_retries(const std::string& url) {
-    const int attempts = std::max(1, environment_count("MF_SERVICE_CONNECTION_RETRIES", 3));
-    const int wait_s = environment_count("MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS", 1);
-    for (int attempt = 1;; ++attempt) {
-        try {
-            return BlockingConnection(url);
-        } catch (const std::runtime_error& e) {
-            if (attempt >= attempts) throw;
-            spdlog::warn("{}; retrying in {} s", e.what(), wait_s);
-            std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+std::chrono::seconds retry_wait() {
+    return std::chrono::seconds(
+        std::max(0, environment_count("MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS", 1)));
+}
+
+// Throws ConnectionFailed when the database cannot be reached, std::runtime_error when the
+// schema is refused or a migration fails.
+void prepare(const std::string& url, const SchemaSetup& setup) {
+    BlockingConnection db(url);
+    const SchemaStatus status = read_schema_status(db);
+    if (status.current_version != status.latest_version()) {
+        if (status.has_tables && !setup.migrate) {
+            const std::string current = std::to_string(status.current_version);
+            const std::string latest = std::to_string(status.latest_version());
+            if (status.current_version > status.latest_version()) {
+                throw std::runtime_error(
+                    "the database schema is at version " + current +
+                    ", newer than this build knows (" + latest +
+                    "): run a newer metadata service, or start with --migrate to serve it "
+                    "anyway");
+            }
+            throw std::runtime_error("the database schema is at version " + current +
+                                     " and this build needs " + latest +
+                                     ": run `metadata-service migrate --database URL` first, or "
+                                     "start with --migrate");
         }
+        apply_migrations(db);
     }
+    if (setup.trigger_schema) create_notify_triggers(db, *setup.trigger_schema);
 }
 
 class PostgresMigrations final : public Migrations {
@@ -77,27 +95,56 @@ private:
 
 }  // namespace
 
-void prepare_schema(const std::string& url, bool migrate) {
-    BlockingConnection db = connect_with_retries(url);
-    const SchemaStatus status = read_schema_status(db);
-    const bool known_version = status.current_version == status.latest_version();
-    if (known_version) return;
-    if (!status.has_tables || migrate) {
-        apply_migrations(db);
-        return;
+SchemaPreparation::SchemaPreparation(std::string url, SchemaSetup setup)
+    : url_(std::move(url)), setup_(std::move(setup)) {
+    const int attempts = std::max(1, environment_count("MF_SERVICE_CONNECTION_RETRIES", 3));
+    for (int attempt = 1;; ++attempt) {
+        try {
+            prepare(url_, setup_);
+            ready_ = true;
+            return;
+        } catch (const ConnectionFailed& e) {
+            if (attempt >= attempts) {
+                spdlog::error("{}; serving 503 until the database answers (retrying every {} s)",
+                              e.what(), retry_wait().count());
+                break;
+            }
+            spdlog::warn("{}; retrying in {} s", e.what(), retry_wait().count());
+            std::this_thread::sleep_for(retry_wait());
+        }
     }
-    const std::string current = std::to_string(status.current_version);
-    const std::string latest = std::to_string(status.latest_version());
-    if (status.current_version > status.latest_version()) {
-        throw std::runtime_error("the database schema is at version " + current +
-                                 ", newer than this build knows (" + latest +
-                                 "): run a newer metadata service, or start with --migrate to "
-                                 "serve it anyway");
+    retrying_ = std::thread([this] { retry_until_ready(); });
+}
+
+SchemaPreparation::~SchemaPreparation() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
     }
-    throw std::runtime_error("the database schema is at version " + current +
-                             " and this build needs " + latest +
-                             ": run `metadata-service migrate --database URL` first, or start "
-                             "with --migrate");
+    stop_requested_.notify_all();
+    if (retrying_.joinable()) retrying_.join();
+}
+
+void SchemaPreparation::retry_until_ready() {
+    std::string last_failure;
+    std::unique_lock lock(mutex_);
+    // At least a short pause, so that a zero wait does not spin.
+    const auto wait =
+        std::max<std::chrono::milliseconds>(retry_wait(), std::chrono::milliseconds(100));
+    while (!stop_requested_.wait_for(lock, wait, [this] { return stopping_; })) {
+        lock.unlock();
+        try {
+            prepare(url_, setup_);
+            ready_ = true;
+            spdlog::info("the database is ready: serving");
+            return;
+        } catch (const std::exception& e) {
+            // Logged once per distinct reason, not once per attempt.
+            if (e.what() != last_failure) spdlog::error("database not ready: {}", e.what());
+            last_failure = e.what();
+        }
+        lock.lock();
+    }
 }
 
 std::unique_ptr<Migrations> open_postgres_migrations(const std::string& url) {

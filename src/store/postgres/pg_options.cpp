@@ -129,12 +129,20 @@ std::optional<std::string> database_url_from_environment() {
     return to_url(settings);
 }
 
-PostgresOptions postgres_options(const std::string& url) {
+PostgresOptions postgres_options(const std::string& url,
+                                 std::chrono::milliseconds statement_timeout) {
     auto settings = parse_conninfo(url);
     if (!settings) throw std::runtime_error("cannot parse the database URL " + url);
     PostgresOptions options;
     options.conninfo = url;
+    options.statement_timeout = statement_timeout;
+    options.pool_min = static_cast<std::size_t>(integer_environment("MF_METADATA_DB_POOL_MIN", 1));
     options.pool_max = static_cast<std::size_t>(integer_environment("MF_METADATA_DB_POOL_MAX", 10));
+    if (options.pool_min > options.pool_max) {
+        throw std::runtime_error("MF_METADATA_DB_POOL_MIN (" + std::to_string(options.pool_min) +
+                                 ") is above MF_METADATA_DB_POOL_MAX (" +
+                                 std::to_string(options.pool_max) + ")");
+    }
     options.timeout = std::chrono::seconds(integer_environment("MF_METADATA_DB_TIMEOUT", 60));
     if (truthy(environment("USE_SEPARATE_READER_POOL"))) {
         // Only the host differs from the writer's settings (spec 10.1).
@@ -143,6 +151,14 @@ PostgresOptions postgres_options(const std::string& url) {
         options.reader_conninfo = to_url(*settings);
     }
     return options;
+}
+
+SchemaSetup schema_setup(bool migrate) {
+    SchemaSetup setup;
+    setup.migrate = migrate;
+    if (environment("DB_TRIGGER_CREATE") == "1")
+        setup.trigger_schema = environment_or("DB_SCHEMA_NAME", "public");
+    return setup;
 }
 
 }  // namespace mf::pg

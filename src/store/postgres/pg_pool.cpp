@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <variant>
 
 namespace mf::pg {
 
@@ -18,13 +19,8 @@ asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
             co_return Lease(*this, std::move(connection));
         }
         if (open_ < options_.max_connections) {
-            ++open_;
-            auto opened = co_await Connection::open(options_.conninfo, deadline);
-            if (!opened) {
-                --open_;
-                wake_one();
-                co_return opened.take_error();
-            }
+            auto opened = co_await open_one(deadline);
+            if (!opened) co_return opened.take_error();
             co_return Lease(*this, std::move(opened).value());
         }
         auto executor = co_await asio::this_coro::executor;
@@ -35,6 +31,33 @@ asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
         std::erase(waiters_, &turn);
         if (!ec) co_return Error::unavailable("timed out waiting for a database connection");
     }
+}
+
+asio::awaitable<Result<Ok>> Pool::fill() {
+    const auto deadline = Clock::now() + options_.timeout;
+    while (open_ < options_.min_connections) {
+        auto opened = co_await open_one(deadline);
+        if (!opened) co_return opened.take_error();
+        release(std::move(opened).value());
+    }
+    co_return Ok{};
+}
+
+asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_point deadline) {
+    // Counted while it connects, so that concurrent requests do not open more than the most.
+    ++open_;
+    auto opened = co_await Connection::open(options_.conninfo, deadline);
+    if (opened && options_.statement_timeout.count() > 0) {
+        std::vector<Query> setup{
+            Query("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()))};
+        auto outcome = co_await (*opened)->run(setup, deadline);
+        if (auto* failure = std::get_if<ServerError>(&outcome)) opened = to_error(*failure);
+    }
+    if (!opened) {
+        --open_;
+        wake_one();
+    }
+    co_return opened;
 }
 
 void Pool::release(std::unique_ptr<Connection> connection) {

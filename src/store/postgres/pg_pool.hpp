@@ -17,8 +17,13 @@ namespace mf::pg {
 
 struct PoolOptions {
     std::string conninfo;
+    std::size_t min_connections = 1;   // per event loop, opened by fill()
     std::size_t max_connections = 10;  // per event loop
     std::chrono::seconds timeout{60};  // to get a connection, and for each statement batch
+    // Set on each connection once opened; zero leaves the server's setting. (Set by a
+    // statement rather than in the startup packet's options, which poolers such as
+    // PgBouncer refuse.)
+    std::chrono::milliseconds statement_timeout{0};
 };
 
 // The connections of one event loop. Only the thread running that loop touches it, so it
@@ -29,6 +34,8 @@ public:
 
     class Lease;
     boost::asio::awaitable<Result<Lease>> acquire();
+    // Opens connections until min_connections are open; stops at the first failure.
+    boost::asio::awaitable<Result<Ok>> fill();
 
     // A connection lent to one coroutine; given back (or dropped, when broken) at the end.
     class Lease {
@@ -51,6 +58,8 @@ public:
     std::chrono::seconds timeout() const { return options_.timeout; }
 
 private:
+    boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open_one(
+        Clock::time_point deadline);
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
 

@@ -1,8 +1,13 @@
 #include "store/postgres/pg_store.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <variant>
 
+#include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_sql.hpp"
 
@@ -68,10 +73,21 @@ public:
     explicit PostgresStore(const PostgresOptions& options)
         : timeout_(options.timeout),
           clock_(options.clock ? options.clock : &system_clock_),
-          writers_(pg::PoolOptions{options.conninfo, options.pool_max, options.timeout}) {
+          schema_(options.schema),
+          writers_(pool_options(options, options.conninfo)) {
         if (options.reader_conninfo) {
-            readers_ = std::make_unique<pg::PoolSet>(
-                pg::PoolOptions{*options.reader_conninfo, options.pool_max, options.timeout});
+            readers_ =
+                std::make_unique<pg::PoolSet>(pool_options(options, *options.reader_conninfo));
+        }
+    }
+
+    void warm_up(const std::vector<asio::any_io_executor>& loops) override {
+        if (!schema_ready()) return;
+        for (const auto& loop : loops) {
+            for (pg::PoolSet* pools : {&writers_, readers_.get()}) {
+                if (!pools) continue;
+                asio::co_spawn(loop, fill(pools->pool_for(loop)), asio::detached);
+            }
         }
     }
 
@@ -442,6 +458,20 @@ public:
     }
 
 private:
+    static pg::PoolOptions pool_options(const PostgresOptions& options,
+                                        const std::string& conninfo) {
+        return pg::PoolOptions{conninfo, options.pool_min, options.pool_max, options.timeout,
+                               options.statement_timeout};
+    }
+
+    static asio::awaitable<void> fill(pg::Pool& pool) {
+        auto filled = co_await pool.fill();
+        if (!filled)
+            spdlog::warn("cannot open the pool's first connections: {}", filled.error().message);
+    }
+
+    bool schema_ready() const { return !schema_ || schema_->ready(); }
+
     pg::PoolSet& readers() { return readers_ ? *readers_ : writers_; }
 
     pg::Clock::time_point deadline() const { return pg::Clock::now() + timeout_; }
@@ -454,6 +484,7 @@ private:
     }
 
     asio::awaitable<Result<pg::Pool::Lease>> acquire(pg::PoolSet& pools) {
+        if (!schema_ready()) co_return Error::unavailable("the database is not ready");
         auto executor = co_await asio::this_coro::executor;
         co_return co_await pools.pool_for(executor).acquire();
     }
@@ -512,6 +543,7 @@ private:
     const std::chrono::seconds timeout_;
     SystemClock system_clock_;
     const Clock* clock_;
+    const std::shared_ptr<const pg::SchemaPreparation> schema_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
 };

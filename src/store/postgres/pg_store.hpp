@@ -10,17 +10,32 @@
 
 namespace mf {
 
+namespace pg {
+class SchemaPreparation;
+}
+
 struct PostgresOptions {
     std::string conninfo;                        // libpq URL or key=value list
     std::optional<std::string> reader_conninfo;  // reads go there when set (spec 7.9)
-    std::size_t pool_max = 10;                   // connections per server thread
-    std::chrono::seconds timeout{60};            // for a connection and for each statement
+    // Each server thread has a pool of its own: these bound each of them, so a process holds
+    // up to threads × pool_max connections (twice that with a reader pool).
+    std::size_t pool_min = 1;          // opened when the server starts
+    std::size_t pool_max = 10;         // opened at most
+    std::chrono::seconds timeout{60};  // for a connection and for each statement batch
+    // Set on the connections of the pools (statement_timeout): a statement that runs longer,
+    // e.g. waiting for a lock, is cancelled by the server and its request answered 503.
+    // Zero: the server's own setting.
+    std::chrono::milliseconds statement_timeout{30'000};
+    // The schema's readiness; while it is not ready, every operation answers unavailable.
+    // Null: ready.
+    std::shared_ptr<const pg::SchemaPreparation> schema;
     // The time the derived run status is computed against; the system clock when null.
     const Clock* clock = nullptr;
 };
 
 // A store on the reference's PostgreSQL schema. Connecting happens on first use, on the
-// event loop of the caller; the schema must be in place (see store/postgres/pg_schema.hpp).
+// event loop of the caller, or in warm_up(); the schema must be in place (see
+// store/postgres/pg_schema.hpp) or options.schema say when it is.
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
 
 }  // namespace mf
