@@ -79,9 +79,11 @@ private:
 
 void prepare_schema(const std::string& url, bool migrate) {
     BlockingConnection db = connect_with_retries(url);
-    const SchemaStatus status = read_schema_status(db);
-    const bool known_version = status.current_version == status.latest_version();
-    if (known_version) return;
+    SchemaStatus status = read_schema_status(db);
+    if (status.current_version == status.latest_version()) return;
+    // Behind: perhaps another process starting at the same time is migrating the database.
+    if (status.has_tables && !migrate) status = read_schema_status_after_migrations(db);
+    if (status.current_version == status.latest_version()) return;
     if (!status.has_tables || migrate) {
         apply_migrations(db);
         return;
