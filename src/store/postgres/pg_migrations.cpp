@@ -32,7 +32,10 @@ std::chrono::seconds retry_wait() {
 // schema is refused or a migration fails.
 void prepare(const std::string& url, const SchemaSetup& setup) {
     BlockingConnection db(url);
-    const SchemaStatus status = read_schema_status(db);
+    SchemaStatus status = read_schema_status(db);
+    // Behind: perhaps another process starting at the same time is migrating the database.
+    if (status.current_version != status.latest_version() && status.has_tables && !setup.migrate)
+        status = read_schema_status_after_migrations(db);
     if (status.current_version != status.latest_version()) {
         if (status.has_tables && !setup.migrate) {
             const std::string current = std::to_string(status.current_version);

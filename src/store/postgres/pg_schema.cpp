@@ -280,6 +280,19 @@ SchemaStatus read_schema_status(BlockingConnection& db) {
     return status;
 }
 
+SchemaStatus read_schema_status_after_migrations(BlockingConnection& db) {
+    const std::string lock(kMigrationLock);
+    take_migration_lock(db, lock);
+    try {
+        auto status = read_schema_status(db);
+        db.execute("SELECT pg_advisory_unlock(" + lock + ")");
+        return status;
+    } catch (...) {
+        db.execute("SELECT pg_advisory_unlock(" + lock + ")");
+        throw;
+    }
+}
+
 std::vector<std::int64_t> apply_migrations(BlockingConnection& db) {
     const std::string lock(kMigrationLock);
     take_migration_lock(db, lock);

@@ -18,6 +18,10 @@ std::vector<std::int64_t> known_versions();
 // Reads the schema's state; creates nothing.
 SchemaStatus read_schema_status(BlockingConnection& db);
 
+// Reads the schema's state once no other process is applying migrations: a process that
+// starts while another migrates an empty database would otherwise see it half-migrated.
+SchemaStatus read_schema_status_after_migrations(BlockingConnection& db);
+
 // Applies what is pending, in order, under an advisory lock so that processes starting
 // together apply each migration once; returns the versions it applied. Each migration runs
 // in a transaction, except those that create indexes CONCURRENTLY, which run statement by
