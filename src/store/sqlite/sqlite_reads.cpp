@@ -423,22 +423,22 @@ Result<std::vector<Artifact>> read_artifacts(Connection& db, const ArtifactScope
     SqlQuery query;
     query.sql("SELECT ").sql(kArtifactColumns);
     from_artifact_scope(query, scope);
-    if (paging) {
+    if (paging && !paging->legacy_rows) {
         // The newest row per (task, name), whatever its attempt.
         query.sql(
             " AND a.attempt_id = (SELECT b.attempt_id FROM artifact_v3 b WHERE b.flow_id = "
             "a.flow_id AND b.run_number = a.run_number AND b.task_id = a.task_id AND b.name = "
             "a.name ORDER BY b.ts_epoch DESC, b.attempt_id DESC LIMIT 1)");
-        if (paging->after) {
-            query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (").value(paging->after->ts_epoch);
-            query.sql(", ").value(paging->after->id).sql(", ").value(paging->after->name).sql(")");
-        }
     } else {
         // Only the rows of each task's highest attempt among its artifacts.
         query.sql(
             " AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE b.flow_id = "
             "a.flow_id AND b.run_number = a.run_number AND b.step_name = a.step_name AND "
             "b.task_id = a.task_id)");
+    }
+    if (paging && paging->after) {
+        query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (").value(paging->after->ts_epoch);
+        query.sql(", ").value(paging->after->id).sql(", ").value(paging->after->name).sql(")");
     }
     query.sql(kArtifactOrder);
     return collect(limit(query, paging).prepare(db), artifact_row);
