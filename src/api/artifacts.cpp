@@ -85,7 +85,9 @@ Awaitable get_attempt_artifact(const Context& context, http::Request& request) {
 Awaitable list_artifacts(const Context& context, http::Request& request, ArtifactScope scope) {
     auto paging = read_paging(request, CursorFamily::artifacts, false);
     if (!paging) co_return error_reply(paging.error());
-    if (!*paging) {
+    // One task's artifacts are few: read at once, by the task's own key, not in pages in
+    // the run's list order.
+    if (!*paging && !scope.task) {
         PageReader<Artifact> read_page = [&context, scope](Paging page) {
             return context.store.list_artifacts(scope, page);
         };

@@ -111,6 +111,9 @@ std::string plan_problems(const std::string& database_url, const Statement& stat
                 problems += "sort; ";
         }
     }
+    // A read of one task's rows must not walk the whole run's artifacts in list order.
+    if (!page && plan.find("artifact_v3_idx_run_ts_task_name_desc") != std::string::npos)
+        problems += "one task's read walks the run's artifacts; ";
     return problems.empty() ? "" : problems + "\n" + statement.sql + "\n" + plan;
 }
 
