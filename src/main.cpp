@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "config/config.hpp"
 #include "model/clock.hpp"
 #include "store/open.hpp"
+#include "store/scale_fixture.hpp"
 
 namespace {
 
@@ -110,6 +112,22 @@ int copy(const std::string& from, const std::string& to) {
     }
 }
 
+int generate_fixture(const std::string& database, const mf::ScaleFixture& fixture) {
+    try {
+        const auto started = std::chrono::steady_clock::now();
+        const auto loaded = mf::load_scale_fixture(database, fixture);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+        std::cout << "flow " << fixture.flow_id << ": big run " << loaded.big_run_number
+                  << ", first foreach task " << loaded.first_body_task_id << "\n";
+        for (const auto& [table, rows] : loaded.rows) std::cout << table << ": " << rows << "\n";
+        std::cout << "loaded in " << took.count() << " s\n";
+        return 0;
+    } catch (const std::exception& e) {
+        spdlog::critical("loading the fixture failed: {}", e.what());
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,8 +166,34 @@ int main(int argc, char** argv) {
     copy_command->add_option("--from", copy_from, "sqlite:PATH")->required();
     copy_command->add_option("--to", copy_to, "postgresql://user:password@host/name")->required();
 
+    std::string fixture_database;
+    int fixture_scale = 1;
+    std::int64_t fixture_runs = 0;  // 0: the scale's
+    std::int64_t fixture_tasks = 0;
+    std::string fixture_flow = mf::ScaleFixture{}.flow_id;
+    auto* fixture_command = app.add_subcommand(
+        "generate-fixture",
+        "Load the scale fixture (issue 5) into a database: a flow of 2,000 runs, the newest "
+        "with a foreach step of 50,000 tasks, 10 metadata rows and 10 artifacts per task");
+    fixture_command->add_option("--database", fixture_database, "sqlite:PATH or postgresql://...")
+        ->required();
+    fixture_command
+        ->add_option("--scale", fixture_scale, "1, or 10 for ten times as many runs and tasks")
+        ->check(CLI::Range(1, 100));
+    fixture_command->add_option("--runs", fixture_runs, "runs in the flow, instead of the scale's");
+    fixture_command->add_option("--foreach-tasks", fixture_tasks,
+                                "tasks of the big run's foreach step, instead of the scale's");
+    fixture_command->add_option("--flow", fixture_flow, "the flow's name");
+
     CLI11_PARSE(app, argc, argv);
     if (copy_command->parsed()) return copy(copy_from, copy_to);
+    if (fixture_command->parsed()) {
+        auto fixture = mf::ScaleFixture::at_scale(fixture_scale);
+        fixture.flow_id = fixture_flow;
+        if (fixture_runs > 0) fixture.runs = fixture_runs;
+        if (fixture_tasks > 0) fixture.big_step_tasks = fixture_tasks;
+        return generate_fixture(fixture_database, fixture);
+    }
     // With no database named, the reference's MF_METADATA_DB_* variables choose PostgreSQL.
     for (auto [command, database] :
          {std::pair{serve_command, &config.database}, std::pair{config_command, &shown.database}}) {

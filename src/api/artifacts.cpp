@@ -3,6 +3,7 @@
 #include "api/body.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
+#include "api/streaming.hpp"
 
 namespace mf::api {
 namespace {
@@ -84,6 +85,14 @@ Awaitable get_attempt_artifact(const Context& context, http::Request& request) {
 Awaitable list_artifacts(const Context& context, http::Request& request, ArtifactScope scope) {
     auto paging = read_paging(request, CursorFamily::artifacts, false);
     if (!paging) co_return error_reply(paging.error());
+    // One task's artifacts are few: read at once, by the task's own key, not in pages in
+    // the run's list order.
+    if (!*paging && !scope.task) {
+        PageReader<Artifact> read_page = [&context, scope](Paging page) {
+            return context.store.list_artifacts(scope, page);
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto artifacts = co_await context.store.list_artifacts(std::move(scope), *paging);
     if (!artifacts) co_return error_reply(artifacts.error());
     co_return list_reply(std::move(*artifacts), *paging, CursorFamily::artifacts);

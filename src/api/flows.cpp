@@ -1,6 +1,7 @@
 #include "api/body.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
+#include "api/streaming.hpp"
 
 namespace mf::api {
 namespace {
@@ -26,6 +27,12 @@ Awaitable get_flow(const Context& context, http::Request& request) {
 Awaitable list_flows(const Context& context, http::Request& request) {
     auto paging = read_paging(request, CursorFamily::flows, false);
     if (!paging) co_return error_reply(paging.error());
+    if (!*paging) {
+        PageReader<Flow> read_page = [&context](Paging page) {
+            return context.store.list_flows(page);
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto flows = co_await context.store.list_flows(*paging);
     if (!flows) co_return error_reply(flows.error());
     co_return list_reply(std::move(*flows), *paging, CursorFamily::flows);

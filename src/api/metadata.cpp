@@ -1,6 +1,7 @@
 #include "api/body.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
+#include "api/streaming.hpp"
 #include "model/metadata_value.hpp"
 
 namespace mf::api {
@@ -54,6 +55,12 @@ Awaitable add_metadata(const Context& context, http::Request& request) {
 Awaitable list_task_metadata(const Context& context, http::Request& request) {
     auto paging = read_paging(request, CursorFamily::metadata, false);
     if (!paging) co_return error_reply(paging.error());
+    if (!*paging) {
+        PageReader<Metadata> read_page = [&context, path = task_path(request)](Paging page) {
+            return context.store.list_task_metadata(path, page);
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto records = co_await context.store.list_task_metadata(task_path(request), *paging);
     if (!records) co_return error_reply(records.error());
     co_return list_reply(std::move(*records), *paging, CursorFamily::metadata);
@@ -62,6 +69,12 @@ Awaitable list_task_metadata(const Context& context, http::Request& request) {
 Awaitable list_run_metadata(const Context& context, http::Request& request) {
     auto paging = read_paging(request, CursorFamily::metadata, false);
     if (!paging) co_return error_reply(paging.error());
+    if (!*paging) {
+        PageReader<Metadata> read_page = [&context, path = run_path(request)](Paging page) {
+            return context.store.list_run_metadata(path, page);
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto records = co_await context.store.list_run_metadata(run_path(request), *paging);
     if (!records) co_return error_reply(records.error());
     co_return list_reply(std::move(*records), *paging, CursorFamily::metadata);

@@ -5,6 +5,7 @@
 #include "api/heartbeat_reply.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
+#include "api/streaming.hpp"
 #include "model/heartbeat.hpp"
 
 namespace mf::api {
@@ -48,6 +49,15 @@ Awaitable get_run(const Context& context, http::Request& request) {
 Awaitable list_runs(const Context& context, http::Request& request) {
     auto query = read_run_query(request);
     if (!query) co_return error_reply(query.error());
+    if (!query->paging) {
+        PageReader<Run> read_page = [&context, flow_id = request.param("flow_id"),
+                                     query = *query](Paging page) {
+            RunQuery paged = query;
+            paged.paging = page;
+            return context.store.list_runs(flow_id, std::move(paged));
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto paging = query->paging;
     auto runs = co_await context.store.list_runs(request.param("flow_id"), std::move(*query));
     if (!runs) co_return error_reply(runs.error());

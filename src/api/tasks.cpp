@@ -3,6 +3,7 @@
 #include "api/heartbeat_reply.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
+#include "api/streaming.hpp"
 #include "model/heartbeat.hpp"
 
 namespace mf::api {
@@ -38,6 +39,15 @@ Awaitable get_task(const Context& context, http::Request& request) {
 Awaitable list_tasks(const Context& context, http::Request& request) {
     auto query = read_task_query(request);
     if (!query) co_return error_reply(query.error());
+    if (!query->paging) {
+        PageReader<Task> read_page = [&context, path = step_path(request),
+                                      query = *query](Paging page) {
+            TaskQuery paged = query;
+            paged.paging = page;
+            return context.store.list_tasks(path, std::move(paged));
+        };
+        co_return co_await streamed_list(std::move(read_page));
+    }
     auto paging = query->paging;
     auto tasks = co_await context.store.list_tasks(step_path(request), std::move(*query));
     if (!tasks) co_return error_reply(tasks.error());

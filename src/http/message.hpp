@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,10 @@ struct Reply {
     bool version_header = true;
     bool close_connection = false;
     Fields headers;  // extra response headers
+    // Set for a body written as it is produced (chunked): `body` is its first part, and each
+    // call gives the next one, nullopt after the last. A call that throws cuts the body short
+    // (the connection is closed), so the client sees the reply fail.
+    std::function<boost::asio::awaitable<std::optional<std::string>>()> more_body;
 };
 
 using Handler = std::function<boost::asio::awaitable<Reply>(Request&)>;

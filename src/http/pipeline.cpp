@@ -181,6 +181,7 @@ boost::asio::awaitable<Reply> Pipeline::handle(Request& request, const ip::addre
         line["route"] = route;
         line["status"] = reply.status;
         line["bytes"] = reply.body.size();
+        if (reply.more_body) line["streamed"] = true;  // "bytes" counts the first part only
         line["duration_us"] = static_cast<std::int64_t>(seconds * 1e6);
         line["client"] = request.remote_address;
         if (!key_name.empty()) line["key"] = key_name;

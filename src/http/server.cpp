@@ -15,6 +15,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "http/url.hpp"
 
@@ -126,13 +127,18 @@ struct Server::Impl {
         return request;
     }
 
-    bhttp::response<bhttp::string_body> to_response(Reply&& reply, unsigned version,
-                                                    bool keep_alive) {
-        bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(reply.status),
-                                                     version};
+    template <class Body>
+    bhttp::response<Body> response_head(const Reply& reply, unsigned version) {
+        bhttp::response<Body> response{static_cast<bhttp::status>(reply.status), version};
         response.set(bhttp::field::content_type, reply.content_type);
         if (reply.version_header) response.set("METADATA_SERVICE_VERSION", options.service_version);
         for (auto& [name, value] : reply.headers) response.set(name, value);
+        return response;
+    }
+
+    bhttp::response<bhttp::string_body> to_response(Reply&& reply, unsigned version,
+                                                    bool keep_alive) {
+        auto response = response_head<bhttp::string_body>(reply, version);
         response.body() = std::move(reply.body);
         response.keep_alive(keep_alive && !reply.close_connection);
         response.prepare_payload();
@@ -233,11 +239,73 @@ struct Server::Impl {
                     reply = co_await pipeline.handle(request, peer);
                 }
             }
-            auto response = to_response(std::move(reply), version, keep_alive && !stopping);
-            timer.expires_after(options.header_timeout);
-            auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
-            if (write_ec || !response.keep_alive()) co_return;
+            const bool keep = keep_alive && !stopping;
+            bool kept = false;
+            // No `continue` out of a branch with a co_await: GCC 12 then destroys the
+            // branch's locals twice.
+            if (reply.more_body) {
+                kept = co_await write_streamed(stream, reply, version, keep);
+            } else {
+                kept = co_await write_whole(stream, reply, version, keep);
+            }
+            if (!kept) co_return;
         }
+    }
+
+    // Writes a reply with its whole body; returns whether the connection may carry another
+    // request.
+    template <class Stream>
+    asio::awaitable<bool> write_whole(Stream& stream, Reply& reply, unsigned version,
+                                      bool keep_alive) {
+        auto response = to_response(std::move(reply), version, keep_alive);
+        beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+        auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
+        co_return !write_ec && response.keep_alive();
+    }
+
+    // Writes a reply whose body comes in parts, each part as it is produced: chunked on
+    // HTTP/1.1; on HTTP/1.0, which has no chunks, the end of the connection ends the body.
+    // Returns whether the connection may carry another request.
+    template <class Stream>
+    asio::awaitable<bool> write_streamed(Stream& stream, Reply& reply, unsigned version,
+                                         bool keep_alive) {
+        auto& timer = beast::get_lowest_layer(stream);
+        const bool chunked = version >= 11;
+        auto head = response_head<bhttp::empty_body>(reply, version);
+        head.keep_alive(chunked && keep_alive && !reply.close_connection);
+        head.chunked(chunked);
+        bhttp::response_serializer<bhttp::empty_body> serializer(head);
+        timer.expires_after(options.header_timeout);
+        auto [head_ec, head_bytes] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+        if (head_ec) co_return false;
+        std::optional<std::string> part = std::move(reply.body);
+        while (part) {
+            if (!part->empty()) {
+                timer.expires_after(options.header_timeout);
+                boost::system::error_code write_ec;
+                if (chunked) {
+                    std::tie(write_ec, std::ignore) = co_await asio::async_write(
+                        stream, bhttp::make_chunk(asio::buffer(*part)), kTuple);
+                } else {
+                    std::tie(write_ec, std::ignore) =
+                        co_await asio::async_write(stream, asio::buffer(*part), kTuple);
+                }
+                if (write_ec) co_return false;
+            }
+            try {
+                part = co_await reply.more_body();
+            } catch (const std::exception& e) {
+                spdlog::error("{}: reply cut short: {}", options.name, e.what());
+                co_return false;
+            }
+        }
+        if (chunked) {
+            timer.expires_after(options.header_timeout);
+            auto [last_ec, last_bytes] =
+                co_await asio::async_write(stream, bhttp::make_chunk_last(), kTuple);
+            if (last_ec) co_return false;
+        }
+        co_return head.keep_alive();
     }
 
     // Runs on each worker's own thread.

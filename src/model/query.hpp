@@ -19,6 +19,9 @@ struct CursorKey {
 struct Paging {
     std::int64_t limit = 50;
     std::optional<CursorKey> after;
+    // A legacy (unpaginated) list read in pages so that it can be streamed: the rows are
+    // the legacy list's, in the same order. Only artifact lists pick other rows when paged.
+    bool legacy_rows = false;
 };
 
 enum class FilterOp { eq, ne, lt, le, gt, ge, co, sw, ew, li, is };

@@ -14,9 +14,6 @@ bool is_postgres_url(const std::string& url) {
     return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }
 
-namespace {
-
-// The file of a sqlite:PATH URL; nullopt for another scheme.
 std::optional<std::string> sqlite_path(const std::string& url) {
     const std::string sqlite_scheme = "sqlite:";
     if (url.rfind(sqlite_scheme, 0) != 0) return std::nullopt;
@@ -26,8 +23,6 @@ std::optional<std::string> sqlite_path(const std::string& url) {
     if (path.empty()) throw std::runtime_error("database URL " + url + " names no file");
     return path;
 }
-
-}  // namespace
 
 std::unique_ptr<Store> open_store(const std::string& url, const Clock& clock,
                                   StoreOpenOptions options) {

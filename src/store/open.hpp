@@ -41,6 +41,9 @@ std::vector<pg::CopiedTable> copy_sqlite_to_postgres(const std::string& from_url
 // as a URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN is set.
 std::optional<std::string> environment_database_url();
 
+// The file of a sqlite:PATH URL; nullopt for another scheme. Throws when it names no file.
+std::optional<std::string> sqlite_path(const std::string& url);
+
 // Whether the URL names a PostgreSQL database.
 bool is_postgres_url(const std::string& url);
 

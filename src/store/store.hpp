@@ -98,8 +98,9 @@ public:
     // (0 if none), as in spec 6.7.2.
     virtual Async<Artifact> get_artifact(TaskPath path, std::string name,
                                          std::optional<std::int32_t> attempt) = 0;
-    // Legacy (no paging): per task, only rows of that task's highest attempt_id.
-    // Paged: the newest row per (task, name), ordered ts_epoch DESC, task_id DESC, name DESC.
+    // Legacy (no paging, or paging.legacy_rows): per task, only rows of that task's highest
+    // attempt_id. Paged: the newest row per (task, name). Both ordered ts_epoch DESC,
+    // task_id DESC, name DESC.
     virtual Async<std::vector<Artifact>> list_artifacts(ArtifactScope scope,
                                                         std::optional<Paging> paging) = 0;
     virtual Async<std::vector<Artifact>> list_attempt_artifacts(TaskPath path,

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { deploy } from './lib.mjs';
 
 const status = (upToDate) => JSON.stringify({
-  is_up_to_date: upToDate, current_version: upToDate ? '20260706000003' : '20230118020300',
+  is_up_to_date: upToDate, current_version: upToDate ? '20261125000000' : '20230118020300',
   migration_in_progress: false, db_schema_versions: ['1'], unapplied_migrations: upToDate ? [] : ['20260615000000'],
 });
 

@@ -189,6 +189,12 @@ const std::vector<Migration>& migrations() {
          false,
          {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_flow_run_ts_id_desc ON "
           "metadata_v3 (flow_id, run_number, ts_epoch DESC, id DESC)"}},
+        // A run's artifacts in list order: each page of a streamed legacy list is an index
+        // seek instead of a sort of the whole run's artifacts.
+        {20261125000000,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_run_ts_task_name_desc ON "
+          "artifact_v3 (flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC)"}},
     };
     return all;
 }

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <mutex>
 #include <variant>
 
 #include "store/postgres/pg_migrations.hpp"
@@ -19,6 +21,21 @@ using pg::Query;
 using pg::Rows;
 
 constexpr std::string_view kInvalidRegularExpression = "2201B";
+
+std::mutex observer_mutex;
+pg::QueryObserver query_observer;
+std::atomic<bool> observer_set{false};
+
+void notify_observer(const std::vector<Query>& queries) {
+    if (!observer_set.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(observer_mutex);
+    if (!query_observer) return;
+    for (const auto& query : queries) {
+        std::vector<std::optional<std::string>> params;
+        for (const auto& param : query.params()) params.push_back(param.text);
+        query_observer(query.text(), params);
+    }
+}
 
 Result<std::vector<Rows>> checked(pg::Outcome outcome) {
     if (auto* failure = std::get_if<pg::ServerError>(&outcome)) return pg::to_error(*failure);
@@ -426,23 +443,27 @@ public:
                          scope.flow_id, scope.run);
             if (scope.step_name) query.sql(" AND a.step_name = ").value(*scope.step_name);
         }
-        if (paging) {
+        if (paging && !paging->legacy_rows) {
             // The newest row per (task, name), whatever its attempt.
             query.sql(
                 " AND a.attempt_id = (SELECT b.attempt_id FROM artifact_v3 b WHERE b.flow_id = "
                 "a.flow_id AND b.run_number = a.run_number AND b.task_id = a.task_id AND "
                 "b.name = a.name ORDER BY b.ts_epoch DESC, b.attempt_id DESC LIMIT 1)");
-            if (paging->after) {
-                query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (");
-                query.value(paging->after->ts_epoch).sql(", ").value(paging->after->id);
-                query.sql(", ").value(paging->after->name).sql(")");
-            }
         } else {
-            // Only the rows of each task's highest attempt among its artifacts.
+            // Only the rows of each task's highest attempt among its artifacts: no row of the
+            // task with a higher attempt, looked up per row (OFFSET 0 keeps the subquery
+            // correlated). As a max() subquery, the estimate makes PostgreSQL compile each
+            // page of a run's artifacts with JIT (over half a second); as an anti join, the
+            // generic plan of the prepared statement compares each row with the whole run's.
             query.sql(
-                " AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE "
-                "b.flow_id = a.flow_id AND b.run_number = a.run_number AND b.step_name = "
-                "a.step_name AND b.task_id = a.task_id)");
+                " AND NOT EXISTS (SELECT 1 FROM artifact_v3 b WHERE b.flow_id = a.flow_id AND "
+                "b.run_number = a.run_number AND b.step_name = a.step_name AND b.task_id = "
+                "a.task_id AND b.attempt_id > a.attempt_id OFFSET 0)");
+        }
+        if (paging && paging->after) {
+            query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (");
+            query.value(paging->after->ts_epoch).sql(", ").value(paging->after->id);
+            query.sql(", ").value(paging->after->name).sql(")");
         }
         query.sql(kArtifactOrder);
         co_return co_await list(std::move(pg::limit(query, paging)), pg::artifact_row);
@@ -492,6 +513,7 @@ private:
     // Runs the queries as one pipeline on a connection of the caller's event loop.
     asio::awaitable<pg::Outcome> run_queries(pg::PoolSet& pools,
                                              const std::vector<Query>& queries) {
+        notify_observer(queries);
         auto lease = co_await acquire(pools);
         if (!lease) co_return pg::ServerError{"", lease.error().message, ""};
         co_return co_await (*lease)->run(queries, deadline());
@@ -589,6 +611,12 @@ Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation muta
 
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options) {
     return std::make_unique<PostgresStore>(options);
+}
+
+void pg::set_query_observer(QueryObserver observer) {
+    std::lock_guard lock(observer_mutex);
+    observer_set.store(static_cast<bool>(observer));
+    query_observer = std::move(observer);
 }
 
 }  // namespace mf

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/clock.hpp"
 #include "store/store.hpp"
@@ -37,5 +39,13 @@ struct PostgresOptions {
 // event loop of the caller, or in warm_up(); the schema must be in place (see
 // store/postgres/pg_schema.hpp) or options.schema say when it is.
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
+
+namespace pg {
+// Every statement a store sends, with its parameters as text, is passed to the observer when
+// one is set: the query-plan test uses it to EXPLAIN the reads the client makes.
+using QueryObserver =
+    std::function<void(const std::string& sql, const std::vector<std::optional<std::string>>&)>;
+void set_query_observer(QueryObserver observer);
+}  // namespace pg
 
 }  // namespace mf

@@ -120,8 +120,15 @@ CREATE INDEX artifact_v3_idx_latest_attempt
     ON artifact_v3 (flow_id, run_number, task_id, name, ts_epoch DESC, attempt_id DESC);
 )sql";
 
+// A run's artifacts in list order, so that a legacy list read in pages (and streamed) finds
+// each page with an index seek instead of sorting the whole run's artifacts again.
+constexpr const char* kRunArtifactOrderIndex = R"sql(
+CREATE INDEX artifact_v3_idx_run_ts_task_name_desc
+    ON artifact_v3 (flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC);
+)sql";
+
 // Append only: a released entry never changes, since databases already carry it.
-constexpr std::array kMigrations = {kInitialSchema};
+constexpr std::array kMigrations = {kInitialSchema, kRunArtifactOrderIndex};
 
 int user_version(Connection& db) {
     Statement statement = db.prepare("PRAGMA user_version");

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Reads at scale (issue 5): loads the scale fixture (metadata-service generate-fixture) into a
+# fresh database, serves it, then measures the client's reads: the big lists once each with
+# curl (time, bytes, the server's peak resident memory), the single-task reads with wrk.
+#
+# Usage: bench/scale.sh [sqlite|postgres] [scale]        (scale 1 = 50,000-task run; 10 = 10x)
+# MF_BINARY picks the server binary (default build/metadata-service); WRK_SECONDS (default 5)
+# and WRK_CONNECTIONS (default 8) the wrk runs. PostgreSQL runs on a throwaway cluster
+# (scripts/pg-cluster.sh). FIXTURE_ARGS adds options to generate-fixture (e.g. a quick smoke
+# run: FIXTURE_ARGS="--runs 50 --foreach-tasks 3000"). Bounded: each curl at most 300 s, each
+# wrk run WRK_SECONDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-sqlite}
+scale=${2:-1}
+binary=${MF_BINARY:-./build/metadata-service}
+seconds=${WRK_SECONDS:-5}
+connections=${WRK_CONNECTIONS:-8}
+[ -x "$binary" ] || ./scripts/build.sh >/dev/null
+dir=$(mktemp -d)
+server=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ "$backend" = postgres ] && pg_cluster_stop
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+case "$backend" in
+  sqlite) database="sqlite:$dir/scale.db" ;;
+  postgres)
+    source scripts/pg-cluster.sh
+    pg_cluster_start
+    database=$MF_TEST_POSTGRES_URL ;;
+  *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
+esac
+
+echo "## Scale: $backend, scale $scale ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F))"
+load=$("$binary" generate-fixture --database "$database" --scale "$scale" ${FIXTURE_ARGS:-})
+echo "$load" | sed 's/^/    /'
+run=$(echo "$load" | awk '/big run/ {gsub(",", "", $5); print $5}')
+task=$(echo "$load" | awk '/first foreach task/ {print $NF}')
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning &
+server=$!
+base=http://127.0.0.1:$port
+for _ in $(seq 100); do curl -sf "$base/ping" >/dev/null && break; sleep 0.1; done
+memory() { awk '/VmHWM/ {hwm=$2} /VmRSS/ {rss=$2} END {printf "%.1f MiB peak, %.1f MiB now", hwm/1024, rss/1024}' "/proc/$server/status"; }
+echo "server after start: $(memory)"
+
+flow=/flows/ScaleFlow
+tasks=$(echo "$load" | awk '/tasks_v3/ {print $2}')
+middle=$((task + (tasks - 2 * $(echo "$load" | awk '/runs_v3/ {print $2}')) / 2))
+echo
+echo "| read | rows | bytes | seconds | server memory after |"
+echo "|---|---|---|---|---|"
+for read in "list runs|$flow/runs" \
+            "list the foreach step's tasks|$flow/runs/$run/steps/body/tasks" \
+            "the run's artifacts|$flow/runs/$run/artifacts" \
+            "the run's metadata|$flow/runs/$run/metadata" \
+            "filtered_tasks, one branch|$flow/runs/$run/steps/body/filtered_tasks?metadata_field_name=foreach-execution-path&pattern=body:7" \
+            "filtered_tasks, body:1.*|$flow/runs/$run/steps/body/filtered_tasks?metadata_field_name=foreach-execution-path&pattern=body:1.%2A"; do
+  name=${read%%|*}
+  target=${read#*|}
+  out=$(curl -sf --max-time 300 -o "$dir/body.json" -w '%{size_download} %{time_total}' "$base$target")
+  rows=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$dir/body.json")
+  echo "| $name | $rows | ${out% *} | ${out#* } | $(memory) |"
+done
+
+echo
+echo "| single-task read (wrk -t1 -c$connections -d${seconds}s) | requests/s | p50 | p99 |"
+echo "|---|---|---|---|"
+task_path=$flow/runs/$run/steps/body/tasks/$middle
+for read in "task|$task_path" "task metadata|$task_path/metadata" \
+            "task artifacts|$task_path/artifacts" "one artifact|$task_path/artifacts/_task_ok"; do
+  name=${read%%|*}
+  target=${read#*|}
+  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$base$target")
+  rate=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$result" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
+  errors=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
+  echo "| $name | $rate | $p50 | $p99 |${errors:+ non-2xx: $errors}"
+done
+echo
+echo "server at the end: $(memory)"
