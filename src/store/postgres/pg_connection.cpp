@@ -274,8 +274,21 @@ asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
     co_return rows;
 }
 
+namespace {
+
+// A host that drops packets would otherwise hold a blocking connect (schema preparation,
+// migrations) for the operating system's TCP timeout. A connect_timeout in the URL wins: the
+// URL, expanded from dbname, comes after this default.
+PGconn* connect_blocking(const std::string& conninfo) {
+    const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {"10", conninfo.c_str(), nullptr};
+    return PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+}
+
+}  // namespace
+
 BlockingConnection::BlockingConnection(const std::string& conninfo)
-    : connection_(PQconnectdb(conninfo.c_str())) {
+    : connection_(connect_blocking(conninfo)) {
     if (PQstatus(connection_) != CONNECTION_OK) {
         std::string message = PQerrorMessage(connection_);
         PQfinish(connection_);
