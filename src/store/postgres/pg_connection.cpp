@@ -225,29 +225,22 @@ bool Connection::send(const Query& query) {
                              nullptr, nullptr, 0) == 1;
 }
 
-asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
-                                         Clock::time_point deadline) {
-    // What each result libpq will return stands for: a statement's rows, or the preparation
-    // of the SQL text named here.
-    struct Expected {
-        const std::string* prepared_sql = nullptr;
-    };
-    // Until the pipeline is read to its sync, the connection is in no state to be reused.
-    broken_ = true;
-    std::vector<Expected> expected;
+bool Connection::send_group(const std::vector<Query>& queries, std::vector<Expected>& expected) {
     for (const auto& query : queries) {
         const bool was_prepared = prepared_.contains(query.text());
-        if (!send(query)) co_return connection_error("cannot send");
+        if (!send(query)) return false;
         if (!was_prepared && prepared_.contains(query.text()))
             expected.push_back(Expected{&query.text()});
         expected.push_back(Expected{});
     }
-    if (PQpipelineSync(connection_) != 1) co_return connection_error("cannot send");
-    const bool sent = co_await flush(deadline);
-    if (!sent) co_return connection_error("cannot send");
+    return true;
+}
 
+asio::awaitable<std::optional<Outcome>> Connection::read_group(
+    const std::vector<Expected>& expected, Clock::time_point deadline) {
     std::vector<Rows> rows;
     std::optional<ServerError> failure;
+    bool aborted = false;
     for (const auto& result_of : expected) {
         for (;;) {
             auto result = co_await next_result(deadline);
@@ -256,6 +249,7 @@ asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
             const ExecStatusType status = PQresultStatus(*result);
             const bool succeeded = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
             if (status == PGRES_FATAL_ERROR && !failure) failure = server_error(*result);
+            aborted = aborted || status == PGRES_PIPELINE_ABORTED;
             if (result_of.prepared_sql && !succeeded) prepared_.erase(*result_of.prepared_sql);
             if (!result_of.prepared_sql && succeeded) {
                 rows.emplace_back(*result);
@@ -264,14 +258,69 @@ asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
             }
         }
     }
+    if (failure) co_return *failure;
+    if (aborted) co_return std::nullopt;
+    co_return rows;
+}
+
+asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
+                                         Clock::time_point deadline) {
+    const std::vector<const std::vector<Query>*> groups{&queries};
+    auto outcomes = co_await run_batch(groups, deadline);
+    co_return std::move(outcomes.front());
+}
+
+asio::awaitable<std::vector<Outcome>> Connection::run_batch(
+    const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline) {
+    const auto failed = [&](std::string_view what) {
+        return std::vector<Outcome>(groups.size(), connection_error(what));
+    };
+    // Until the pipeline is read to its sync, the connection is in no state to be reused.
+    broken_ = true;
+    std::vector<std::vector<Expected>> expected(groups.size());
+    for (std::size_t group = 0; group < groups.size(); ++group) {
+        if (!send_group(*groups[group], expected[group])) co_return failed("cannot send");
+    }
+    // One sync for the whole batch (PQpipelineSync of libpq 15 writes to the socket).
+    if (PQpipelineSync(connection_) != 1) co_return failed("cannot send");
+    const bool sent = co_await flush(deadline);
+    if (!sent) co_return failed("cannot send");
+
+    std::vector<std::optional<Outcome>> read(groups.size());
+    for (std::size_t group = 0; group < groups.size(); ++group) {
+        read[group] = co_await read_group(expected[group], deadline);
+        const auto* failure = read[group] ? std::get_if<ServerError>(&*read[group]) : nullptr;
+        // Only connection_error() leaves the SQLSTATE empty: the pipeline is lost.
+        if (failure && failure->sqlstate.empty()) co_return failed("no answer");
+    }
     auto sync = co_await next_result(deadline);
-    if (!sync || !*sync) co_return connection_error("no answer");
+    if (!sync || !*sync) co_return failed("no answer");
     const bool synced = PQresultStatus(*sync) == PGRES_PIPELINE_SYNC;
     PQclear(*sync);
-    if (!synced) co_return connection_error("pipeline out of step");
+    if (!synced) co_return failed("pipeline out of step");
     broken_ = PQstatus(connection_) != CONNECTION_OK;
-    if (failure) co_return *failure;
-    co_return rows;
+
+    // A failed statement made the server skip the rest of the batch: those groups go again,
+    // in a batch of their own.
+    std::vector<const std::vector<Query>*> skipped;
+    for (std::size_t group = 0; group < groups.size(); ++group) {
+        if (!read[group]) skipped.push_back(groups[group]);
+    }
+    std::vector<Outcome> again;
+    if (!skipped.empty() && !broken_) again = co_await run_batch(skipped, deadline);
+    std::vector<Outcome> outcomes;
+    outcomes.reserve(groups.size());
+    auto next_again = again.begin();
+    for (auto& outcome : read) {
+        if (outcome) {
+            outcomes.push_back(std::move(*outcome));
+        } else if (next_again != again.end()) {
+            outcomes.push_back(std::move(*next_again++));
+        } else {
+            outcomes.push_back(connection_error("connection lost"));
+        }
+    }
+    co_return outcomes;
 }
 
 namespace {

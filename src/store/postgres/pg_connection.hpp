@@ -114,6 +114,13 @@ public:
     // the connection broken().
     boost::asio::awaitable<Outcome> run(const std::vector<Query>& queries,
                                         Clock::time_point deadline);
+    // Runs several independent groups of queries in one pipeline, with one write and one
+    // sync: one outcome per group. A failing statement fails its own group only (the groups
+    // the server skipped after it run again); a connection failure fails them all. The
+    // groups share the implicit transaction, so this is for reads, whose statements each
+    // take their own snapshot anyway.
+    boost::asio::awaitable<std::vector<Outcome>> run_batch(
+        const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline);
     // Whether the connection must be dropped rather than reused.
     bool broken() const { return broken_; }
 
@@ -126,6 +133,17 @@ private:
     boost::asio::awaitable<std::optional<PGresult*>> next_result(Clock::time_point deadline);
     // False when the connection failed.
     bool send(const Query& query);
+    // What each result libpq will return for a sent statement stands for: the statement's
+    // rows, or the preparation of the SQL text named here.
+    struct Expected {
+        const std::string* prepared_sql = nullptr;
+    };
+    // Sends the queries, without a sync; false when the connection failed.
+    bool send_group(const std::vector<Query>& queries, std::vector<Expected>& expected);
+    // Reads the results of one group sent by send_group; nothing when the server skipped
+    // the group after an earlier statement of the pipeline failed.
+    boost::asio::awaitable<std::optional<Outcome>> read_group(const std::vector<Expected>& expected,
+                                                              Clock::time_point deadline);
     // Marks the connection broken and says why, for the log.
     ServerError connection_error(std::string_view what);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <variant>
@@ -64,6 +65,49 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
         wake_one();
     }
     co_return opened;
+}
+
+asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer ran(executor, asio::steady_timer::time_point::max());
+    Batched self{&queries, std::nullopt, &ran};
+    if (gathering_ && gathering_->size() < kMaxBatch) {
+        // The request that opened the batch sends it, and wakes this one with its outcome.
+        gathering_->push_back(&self);
+        co_await ran.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return std::move(*self.outcome);
+    }
+    auto batch = std::make_shared<Batch>(Batch{&self});
+    gathering_ = batch;
+    // One turn of the loop, in which the requests that are ready join the batch; then as
+    // long as the batches in flight take, in which more join.
+    co_await asio::post(executor, asio::use_awaitable);
+    while (batches_in_flight_ >= kMaxBatchesInFlight) {
+        asio::steady_timer turn(executor, asio::steady_timer::time_point::max());
+        batch_waiters_.push_back(&turn);
+        co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (gathering_ == batch) gathering_.reset();
+    ++batches_in_flight_;
+    std::vector<const std::vector<Query>*> groups;
+    for (const auto* member : *batch) groups.push_back(member->queries);
+    std::vector<Outcome> outcomes;
+    auto lease = co_await acquire();
+    if (lease) {
+        outcomes = co_await (*lease)->run_batch(groups, Clock::now() + options_.timeout);
+    } else {
+        outcomes.assign(groups.size(), ServerError{"", lease.error().message, ""});
+    }
+    --batches_in_flight_;
+    if (!batch_waiters_.empty()) {
+        batch_waiters_.front()->cancel();
+        batch_waiters_.pop_front();
+    }
+    for (std::size_t i = 1; i < batch->size(); ++i) {
+        (*batch)[i]->outcome = std::move(outcomes[i]);
+        (*batch)[i]->ran->cancel();
+    }
+    co_return std::move(outcomes.front());
 }
 
 void Pool::release(std::unique_ptr<Connection> connection) {

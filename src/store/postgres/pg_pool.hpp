@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,9 +58,28 @@ public:
 
     std::chrono::seconds timeout() const { return options_.timeout; }
 
+    // Runs read-only queries together with those of the loop's other requests that ask
+    // before the loop's next turn, or while earlier batches are in flight: one write, one
+    // wakeup of the database and one read serve them all (Connection::run_batch), and each
+    // request still gets its own outcome.
+    boost::asio::awaitable<Outcome> read(const std::vector<Query>& queries);
+
 private:
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open_one(
         Clock::time_point deadline);
+
+    // A request's queries waiting in a batch, and their outcome once the batch ran.
+    struct Batched {
+        const std::vector<Query>* queries;
+        std::optional<Outcome> outcome;
+        boost::asio::steady_timer* ran;  // cancelled when the outcome is there
+    };
+    using Batch = std::vector<Batched*>;
+    static constexpr std::size_t kMaxBatch = 32;
+    // Batches sent and not yet answered, at most: the requests that come meanwhile gather
+    // into the next batch, so that the busier the loop, the bigger its batches.
+    static constexpr std::size_t kMaxBatchesInFlight = 2;
+
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
 
@@ -67,6 +87,10 @@ private:
     std::vector<std::unique_ptr<Connection>> idle_;
     std::size_t open_ = 0;  // idle and lent
     std::deque<boost::asio::steady_timer*> waiters_;
+    // The batch the loop's requests join until it is sent.
+    std::shared_ptr<Batch> gathering_;
+    std::size_t batches_in_flight_ = 0;
+    std::deque<boost::asio::steady_timer*> batch_waiters_;  // leaders waiting to send
 };
 
 // A pool for each event loop that asks, created on first use.

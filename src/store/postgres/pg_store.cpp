@@ -178,7 +178,7 @@ public:
         auto query = pg::runs_query(flow_id, run_query, clock_->now_s());
         if (!query) co_return query.take_error();
         std::vector<Query> queries{std::move(query).value()};
-        auto rows = checked(co_await run_queries(readers(), queries));
+        auto rows = checked(co_await read_queries(queries));
         if (!rows) co_return rows.take_error();
         const Rows& found = rows->front();
         std::vector<Run> runs;
@@ -325,7 +325,7 @@ public:
         if (pattern) query.sql(" AND m.value ~ ").value(*pattern);
         query.sql(") ORDER BY t.task_id");
         std::vector<Query> queries{std::move(query)};
-        auto outcome = co_await run_queries(readers(), queries);
+        auto outcome = co_await read_queries(queries);
         if (auto* failure = std::get_if<pg::ServerError>(&outcome)) {
             // A bad pattern is the client's error, not a failed query.
             if (failure->sqlstate == kInvalidRegularExpression)
@@ -519,10 +519,18 @@ private:
         co_return co_await (*lease)->run(queries, deadline());
     }
 
+    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read). Writes
+    // do not: one connection's commits would wait for the disk one after the other, where
+    // separate connections' commits share a flush of the WAL.
+    asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
+        auto executor = co_await asio::this_coro::executor;
+        co_return co_await readers().pool_for(executor).read(queries);
+    }
+
     template <class T>
     Async<T> single(Query query, T (*read_row)(const Rows&, int)) {
         std::vector<Query> queries{std::move(query)};
-        auto rows = checked(co_await run_queries(readers(), queries));
+        auto rows = checked(co_await read_queries(queries));
         if (!rows) co_return rows.take_error();
         if (rows->front().empty()) co_return Error::not_found();
         co_return read_row(rows->front(), 0);
@@ -531,7 +539,7 @@ private:
     template <class T>
     Async<std::vector<T>> list(Query query, T (*read_row)(const Rows&, int)) {
         std::vector<Query> queries{std::move(query)};
-        auto rows = checked(co_await run_queries(readers(), queries));
+        auto rows = checked(co_await read_queries(queries));
         if (!rows) co_return rows.take_error();
         co_return collect(rows->front(), read_row);
     }
