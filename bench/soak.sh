@@ -126,4 +126,10 @@ awk -F, '
       flat_rss ? "flat" : "GROWING", growth / 1024, 100 * growth / rss0,
       flat_fds ? "flat" : "GROWING", fd1 - fd0, fd_after - fd_idle
   }' "$csv"
+# Means by 5-minute window: growth that levels off (caches filling) against growth that
+# goes on (a leak), when the warm-up was too short to tell them apart.
+awk -F, '$2 == "load" { w = int($1 / 300); rss[w] += $3; anon[w] += $5; n[w]++; last = w }
+  END { for (w = 0; w <= last; w++) if (n[w])
+          printf "  minutes %d-%d: RSS %.1f MiB, heap %.1f MiB (mean of %d samples)\n",
+            5 * w, 5 * w + 5, rss[w] / n[w] / 1024, anon[w] / n[w] / 1024, n[w] }' "$csv"
 echo "CSV: $csv"
