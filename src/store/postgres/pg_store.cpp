@@ -523,6 +523,8 @@ private:
     // do not: one connection's commits would wait for the disk one after the other, where
     // separate connections' commits share a flush of the WAL.
     asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
+        notify_observer(queries);
+        if (!schema_ready()) co_return pg::ServerError{"", "the database is not ready", ""};
         auto executor = co_await asio::this_coro::executor;
         co_return co_await readers().pool_for(executor).read(queries);
     }
