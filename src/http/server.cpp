@@ -75,6 +75,17 @@ struct Server::Impl {
     Impl(ServerOptions o, const Router& router)
         : options(std::move(o)), pipeline(router, options.access, options.metrics, options.name) {}
 
+    // With SO_REUSEPORT, a second server started on a port in use would share its
+    // connections unnoticed (seen in CI: another test's listener answered half of a server's
+    // requests). A plain bind first makes a port in use an error, as without the option.
+    static void check_port_free(const tcp::endpoint& endpoint) {
+        asio::io_context io;
+        tcp::acceptor probe(io);
+        probe.open(endpoint.protocol());
+        probe.set_option(tcp::acceptor::reuse_address(true));
+        probe.bind(endpoint);
+    }
+
     void bind(Worker& worker, const tcp::endpoint& endpoint) {
         worker.acceptor.open(endpoint.protocol());
         worker.acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -351,6 +362,8 @@ void Server::start() {
                                             : std::max(1u, std::thread::hardware_concurrency());
     auto address = asio::ip::make_address(impl.options.host);
     std::uint16_t port = impl.options.port;
+    // Port 0: the kernel gives the first acceptor a port no socket uses.
+    if (port != 0) Impl::check_port_free(tcp::endpoint(address, port));
     for (unsigned i = 0; i < threads; ++i) {
         auto worker = std::make_unique<Impl::Worker>();
         impl.bind(*worker, tcp::endpoint(address, port));

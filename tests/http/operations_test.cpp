@@ -186,5 +186,15 @@ TEST(Operations, BadAllowListStopsTheStartWithAClearMessage) {
     EXPECT_NE(process.log().find("10.0.0/8"), std::string::npos) << process.log();
 }
 
+TEST(Operations, PortInUseStopsTheStartInsteadOfSharingIt) {
+    Running first;
+    TempDir dir;
+    ServiceProcess second({"serve", "--host", "127.0.0.1", "--port", std::to_string(first.port),
+                           "--database", "sqlite:" + (dir.path() / "m.db").string()},
+                          (dir.path() / "log").string());
+    EXPECT_NE(second.wait_for_exit(10s), 0);
+    EXPECT_NE(second.log().find("in use"), std::string::npos) << second.log();
+}
+
 }  // namespace
 }  // namespace mf::testing
