@@ -5,11 +5,35 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <tuple>
 #include <variant>
 
 namespace mf::pg {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// A timer waiting in a queue for its turn, taken off the queue however its coroutine ends:
+// also when the coroutine is destroyed while suspended (an io_context torn down after the
+// drain timeout), so that a release never cancels a timer that is gone.
+class QueuedTimer {
+public:
+    QueuedTimer(std::deque<asio::steady_timer*>& queue, asio::steady_timer& timer)
+        : queue_(queue), timer_(timer) {
+        queue_.push_back(&timer_);
+    }
+    ~QueuedTimer() { std::erase(queue_, &timer_); }
+    QueuedTimer(const QueuedTimer&) = delete;
+    QueuedTimer& operator=(const QueuedTimer&) = delete;
+
+private:
+    std::deque<asio::steady_timer*>& queue_;
+    asio::steady_timer& timer_;
+};
+
+}  // namespace
 
 asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
     const auto deadline = Clock::now() + options_.timeout;
@@ -26,10 +50,12 @@ asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
         }
         auto executor = co_await asio::this_coro::executor;
         asio::steady_timer turn(executor, deadline);
-        waiters_.push_back(&turn);
-        auto [ec] = co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+        boost::system::error_code ec;
+        {
+            QueuedTimer queued(waiters_, turn);
+            std::tie(ec) = co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
         // A release cancels the timer of the first in line; expiry means none came in time.
-        std::erase(waiters_, &turn);
         if (!ec) co_return Error::unavailable("timed out waiting for a database connection");
     }
 }
@@ -75,6 +101,7 @@ asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
         // The request that opened the batch sends it, and wakes this one with its outcome.
         gathering_->push_back(&self);
         co_await ran.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!self.outcome) co_return ServerError{"", "the batch of reads did not run", ""};
         co_return std::move(*self.outcome);
     }
     auto batch = std::make_shared<Batch>(Batch{&self});
@@ -84,7 +111,7 @@ asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
     co_await asio::post(executor, asio::use_awaitable);
     while (batches_in_flight_ >= kMaxBatchesInFlight) {
         asio::steady_timer turn(executor, asio::steady_timer::time_point::max());
-        batch_waiters_.push_back(&turn);
+        QueuedTimer queued(batch_waiters_, turn);
         co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     if (gathering_ == batch) gathering_.reset();
@@ -92,11 +119,17 @@ asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
     std::vector<const std::vector<Query>*> groups;
     for (const auto* member : *batch) groups.push_back(member->queries);
     std::vector<Outcome> outcomes;
-    auto lease = co_await acquire();
-    if (lease) {
-        outcomes = co_await (*lease)->run_batch(groups, Clock::now() + options_.timeout);
-    } else {
-        outcomes.assign(groups.size(), ServerError{"", lease.error().message, ""});
+    // Whatever happens here, the members waiting on this batch get an outcome and the next
+    // batch its turn: an exception must not leave them waiting for ever.
+    try {
+        auto lease = co_await acquire();
+        if (lease) {
+            outcomes = co_await (*lease)->run_batch(groups, Clock::now() + options_.timeout);
+        } else {
+            outcomes.assign(groups.size(), ServerError{"", lease.error().message, ""});
+        }
+    } catch (const std::exception& e) {
+        outcomes.assign(groups.size(), ServerError{"", e.what(), ""});
     }
     --batches_in_flight_;
     if (!batch_waiters_.empty()) {
