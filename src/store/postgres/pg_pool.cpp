@@ -74,15 +74,9 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
     // Counted while it connects, so that concurrent requests do not open more than the most.
     ++open_;
     auto opened = co_await Connection::open(options_.conninfo, deadline);
-    if (opened) {
-        // The generic plan of a prepared statement cannot see which task a read names, and
-        // at 50,000 tasks a step PostgreSQL's choice walks the step's index instead of the
-        // task's key (bench/RESULTS.md, Scale: one task's metadata 300 -> 2,535 req/s).
-        std::vector<Query> setup{Query("SET plan_cache_mode = force_custom_plan")};
-        if (options_.statement_timeout.count() > 0) {
-            setup.emplace_back("SET statement_timeout = " +
-                               std::to_string(options_.statement_timeout.count()));
-        }
+    if (opened && options_.statement_timeout.count() > 0) {
+        std::vector<Query> setup{
+            Query("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()))};
         auto outcome = co_await (*opened)->run(setup, deadline);
         if (auto* failure = std::get_if<ServerError>(&outcome)) opened = to_error(*failure);
     }
