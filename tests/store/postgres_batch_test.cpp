@@ -1,15 +1,18 @@
 // Concurrent reads on one server share PostgreSQL pipelines (pg::Pool::read batches the
-// statements of the reads that arrive together), beside unbatched writes: each request still
-// gets its own outcome, and a failing statement (a bad pattern) fails only its own request.
+// statements of the reads that arrive together), and concurrent inserts share transactions
+// (pg::Pool::write): each request still gets its own outcome, and a failing statement (a bad
+// pattern, a task for a missing step) fails only its own request.
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "store/postgres/pg_connection.hpp"
 #include "support/test_database.hpp"
 #include "support/test_server.hpp"
 
@@ -27,20 +30,32 @@ struct Seen {
 constexpr std::string_view kBadPattern = "filtered_tasks?metadata_field_name=f&pattern=%28";
 constexpr std::string_view kGoodPattern = "filtered_tasks?metadata_field_name=f&pattern=v";
 
+// Creates a task in "start", and tries one in a step that does not exist: the new task's
+// id, or nothing when the create failed.
+std::optional<std::int64_t> create_task_and_a_failing_one(HttpClient& client,
+                                                          unsigned missing_step_status,
+                                                          Seen& seen) {
+    const std::string run = "/flows/BatchFlow/runs/1/steps/";
+    auto created = client.post(run + "start/task", R"({"user_name": "u"})");
+    auto missing = client.post(run + "nosuchstep/task", R"({"user_name": "u"})");
+    if (missing.status != missing_step_status)
+        seen.failures.push_back("missing step: " + std::to_string(missing.status));
+    if (created.status != 200) {
+        seen.failures.push_back("create: " + created.body);
+        return std::nullopt;
+    }
+    const auto task_id = created.json().at("task_id").as_int64();
+    seen.task_ids.push_back(task_id);
+    return task_id;
+}
+
 void client_rounds(std::uint16_t port, unsigned missing_status, Seen& seen) {
     HttpClient client(port);
     const std::string run = "/flows/BatchFlow/runs/1/steps/";
     for (int round = 0; round < kRounds; ++round) {
-        auto created = client.post(run + "start/task", R"({"user_name": "u"})");
-        if (created.status != 200) {
-            seen.failures.push_back("create: " + created.body);
-            continue;
-        }
-        const auto task_id = created.json().at("task_id").as_int64();
-        seen.task_ids.push_back(task_id);
-        auto missing = client.post(run + "nosuchstep/task", R"({"user_name": "u"})");
-        if (missing.status != missing_status)
-            seen.failures.push_back("missing step: " + std::to_string(missing.status));
+        const auto created = create_task_and_a_failing_one(client, missing_status, seen);
+        if (!created) continue;
+        const std::int64_t task_id = *created;
         auto read = client.get(run + "start/tasks/" + std::to_string(task_id));
         if (read.status != 200 || read.json().at("task_id").as_int64() != task_id)
             seen.failures.push_back("read of " + std::to_string(task_id) + ": " + read.body);
@@ -52,13 +67,18 @@ void client_rounds(std::uint16_t port, unsigned missing_status, Seen& seen) {
     }
 }
 
+// The flow, run 1 and step "start" that the clients work below.
+void create_flow_run_and_step(HttpClient& setup) {
+    ASSERT_EQ(setup.post("/flows/BatchFlow", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(setup.post("/flows/BatchFlow/run", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(setup.post("/flows/BatchFlow/runs/1/steps/start/step", "{}").status, 200u);
+}
+
 TEST(PostgresBatchTest, ConcurrentRequestsKeepTheirOwnOutcomes) {
     if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
     TestServer server;
     auto setup = server.client();
-    ASSERT_EQ(setup.post("/flows/BatchFlow", R"({"user_name": "u"})").status, 200u);
-    ASSERT_EQ(setup.post("/flows/BatchFlow/run", R"({"user_name": "u"})").status, 200u);
-    ASSERT_EQ(setup.post("/flows/BatchFlow/runs/1/steps/start/step", "{}").status, 200u);
+    ASSERT_NO_FATAL_FAILURE(create_flow_run_and_step(setup));
     const std::string step = "/flows/BatchFlow/runs/1/steps/start/";
     ASSERT_EQ(setup.post(step + "task", "{}").status, 200u);
     ASSERT_EQ(setup
@@ -87,6 +107,77 @@ TEST(PostgresBatchTest, ConcurrentRequestsKeepTheirOwnOutcomes) {
     }
     EXPECT_EQ(task_ids.size(), std::size_t{kClients * kRounds});
     EXPECT_EQ(server.row_counts()["tasks_v3"], kClients * kRounds + 1);
+}
+
+constexpr std::string_view kRecords =
+    R"([{"field_name": "a", "value": "1", "type": "t", "user_name": "u"},)"
+    R"( {"field_name": "b", "value": "2", "type": "t", "user_name": "u"},)"
+    R"( {"field_name": "c", "value": "3", "type": "t", "user_name": "u"}])";
+
+void writer_rounds(std::uint16_t port, unsigned missing_step_status, unsigned missing_task_status,
+                   Seen& written) {
+    HttpClient client(port);
+    const std::string run = "/flows/BatchFlow/runs/1/steps/";
+    for (int round = 0; round < kRounds; ++round) {
+        const auto task_id = create_task_and_a_failing_one(client, missing_step_status, written);
+        if (!task_id) continue;
+        const std::string task = run + "start/tasks/" + std::to_string(*task_id);
+        auto metadata = client.post(task + "/metadata", std::string(kRecords));
+        if (metadata.status != 200) written.failures.push_back("metadata: " + metadata.body);
+        auto missing_task =
+            client.post(run + "start/tasks/999999999/metadata", std::string(kRecords));
+        if (missing_task.status != missing_task_status)
+            written.failures.push_back("missing task: " + std::to_string(missing_task.status));
+    }
+}
+
+TEST(PostgresBatchTest, ConcurrentInsertsShareCommitsAndKeepTheirOwnOutcomes) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+    TestServer server;
+    auto setup = server.client();
+    ASSERT_NO_FATAL_FAILURE(create_flow_run_and_step(setup));
+    // What the failing writes answer alone, when they share a transaction with nobody.
+    const unsigned missing_step_status =
+        setup.post("/flows/BatchFlow/runs/1/steps/nosuchstep/task", "{}").status;
+    ASSERT_GE(missing_step_status, 400u);
+    ASSERT_LT(missing_step_status, 500u);
+    const unsigned missing_task_status =
+        setup
+            .post("/flows/BatchFlow/runs/1/steps/start/tasks/999999999/metadata",
+                  std::string(kRecords))
+            .status;
+    ASSERT_GE(missing_task_status, 400u);
+    ASSERT_LT(missing_task_status, 500u);
+
+    std::vector<Seen> written(kClients);
+    std::vector<std::thread> clients;
+    for (auto& each : written) {
+        clients.emplace_back(writer_rounds, server.port(), missing_step_status, missing_task_status,
+                             std::ref(each));
+    }
+    for (auto& client : clients) client.join();
+
+    std::set<std::int64_t> task_ids;
+    for (const auto& each : written) {
+        EXPECT_TRUE(each.failures.empty()) << each.failures.front();
+        task_ids.insert(each.task_ids.begin(), each.task_ids.end());
+    }
+    constexpr int kWrites = kClients * kRounds;
+    EXPECT_EQ(task_ids.size(), std::size_t{kWrites});
+    auto counts = server.row_counts();
+    EXPECT_EQ(counts["tasks_v3"], kWrites);
+    EXPECT_EQ(counts["metadata_v3"], 3 * kWrites);
+    // Each row's xmin is the transaction that inserted it: fewer transactions than tasks means
+    // concurrent creates were committed together.
+    pg::BlockingConnection db(server.database_url());
+    const auto transactions =
+        db.execute("SELECT count(DISTINCT xmin::text) FROM tasks_v3").int64(0, 0);
+    EXPECT_LT(transactions, kWrites);
+    // No metadata row without its task, none lost from a batch that ran again.
+    EXPECT_EQ(db.execute("SELECT count(*) FROM metadata_v3 m WHERE NOT EXISTS (SELECT 1 FROM "
+                         "tasks_v3 t WHERE t.task_id = m.task_id)")
+                  .int64(0, 0),
+              0);
 }
 
 }  // namespace

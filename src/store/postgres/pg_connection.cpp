@@ -270,10 +270,10 @@ asio::awaitable<Outcome> Connection::run(const std::vector<Query>& queries,
     co_return std::move(outcomes.front());
 }
 
-asio::awaitable<std::vector<Outcome>> Connection::run_batch(
+asio::awaitable<std::vector<std::optional<Outcome>>> Connection::exchange(
     const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline) {
     const auto failed = [&](std::string_view what) {
-        return std::vector<Outcome>(groups.size(), connection_error(what));
+        return std::vector<std::optional<Outcome>>(groups.size(), Outcome{connection_error(what)});
     };
     // Until the pipeline is read to its sync, the connection is in no state to be reused.
     broken_ = true;
@@ -299,7 +299,12 @@ asio::awaitable<std::vector<Outcome>> Connection::run_batch(
     PQclear(*sync);
     if (!synced) co_return failed("pipeline out of step");
     broken_ = PQstatus(connection_) != CONNECTION_OK;
+    co_return read;
+}
 
+asio::awaitable<std::vector<Outcome>> Connection::run_batch(
+    const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline) {
+    auto read = co_await exchange(groups, deadline);
     // A failed statement made the server skip the rest of the batch: those groups go again,
     // in a batch of their own.
     std::vector<const std::vector<Query>*> skipped;
@@ -321,6 +326,43 @@ asio::awaitable<std::vector<Outcome>> Connection::run_batch(
         }
     }
     co_return outcomes;
+}
+
+asio::awaitable<Connection::TransactionOutcome> Connection::run_transaction(
+    const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline) {
+    static const std::vector<Query> begin{Query("BEGIN")};
+    static const std::vector<Query> commit{Query("COMMIT")};
+    std::vector<const std::vector<Query>*> all{&begin};
+    all.insert(all.end(), groups.begin(), groups.end());
+    all.push_back(&commit);
+    auto read = co_await exchange(all, deadline);
+    TransactionOutcome transaction;
+    const auto& committed = read.back();
+    if (committed && std::holds_alternative<std::vector<Rows>>(*committed)) {
+        // After a failed statement the server would have skipped the COMMIT.
+        for (std::size_t group = 1; group <= groups.size(); ++group)
+            transaction.outcomes.push_back(std::move(*read[group]));
+        co_return transaction;
+    }
+    if (broken_) {
+        transaction.outcomes.assign(groups.size(), connection_error("connection lost"));
+        co_return transaction;
+    }
+    for (std::size_t group = 0; group < all.size(); ++group) {
+        if (!read[group]) continue;
+        if (auto* failure = std::get_if<ServerError>(&*read[group])) {
+            transaction.failed_group = group == 0 ? groups.size() : group - 1;
+            transaction.failure = std::move(*failure);
+            break;
+        }
+    }
+    // A failed statement leaves the transaction block aborted until a ROLLBACK (a failed
+    // COMMIT has ended it already).
+    if (PQtransactionStatus(connection_) != PQTRANS_IDLE) {
+        static const std::vector<Query> rollback{Query("ROLLBACK")};
+        co_await run(rollback, deadline);
+    }
+    co_return transaction;
 }
 
 namespace {

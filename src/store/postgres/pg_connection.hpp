@@ -121,6 +121,21 @@ public:
     // take their own snapshot anyway.
     boost::asio::awaitable<std::vector<Outcome>> run_batch(
         const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline);
+    // What a transaction of several groups came to.
+    struct TransactionOutcome {
+        // One per group when it committed, or when the connection failed (each group then
+        // has that failure: whether the commit happened is unknown, as for any write whose
+        // answer is lost). Empty when it rolled back.
+        std::vector<Outcome> outcomes;
+        // When it rolled back: the group whose statement failed (the number of groups when
+        // the COMMIT itself failed), and why.
+        std::size_t failed_group = 0;
+        ServerError failure;
+    };
+    // Runs several groups of writes as one transaction, in one pipeline with one commit for
+    // them all. A failed statement rolls back every group's work.
+    boost::asio::awaitable<TransactionOutcome> run_transaction(
+        const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline);
     // Whether the connection must be dropped rather than reused.
     bool broken() const { return broken_; }
 
@@ -144,6 +159,11 @@ private:
     // the group after an earlier statement of the pipeline failed.
     boost::asio::awaitable<std::optional<Outcome>> read_group(const std::vector<Expected>& expected,
                                                               Clock::time_point deadline);
+    // Sends the groups in one pipeline with one sync and reads their results: per group its
+    // outcome, or nothing when the server skipped the group after an earlier statement of the
+    // pipeline failed. A connection failure is every group's outcome.
+    boost::asio::awaitable<std::vector<std::optional<Outcome>>> exchange(
+        const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline);
     // Marks the connection broken and says why, for the log.
     ServerError connection_error(std::string_view what);
 

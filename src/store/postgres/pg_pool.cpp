@@ -88,53 +88,98 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
 }
 
 asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
+    return batched(queries, reads_, false);
+}
+
+asio::awaitable<Outcome> Pool::write(const std::vector<Query>& queries) {
+    return batched(queries, writes_, true);
+}
+
+asio::awaitable<Outcome> Pool::batched(const std::vector<Query>& queries, Lane& lane,
+                                       bool one_transaction) {
     auto executor = co_await asio::this_coro::executor;
     asio::steady_timer ran(executor, asio::steady_timer::time_point::max());
     Batched self{&queries, std::nullopt, &ran};
-    if (gathering_ && gathering_->size() < kMaxBatch) {
+    if (lane.gathering && lane.gathering->size() < kMaxBatch) {
         // The request that opened the batch sends it, and wakes this one with its outcome.
-        gathering_->push_back(&self);
+        lane.gathering->push_back(&self);
         co_await ran.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (!self.outcome) co_return ServerError{"", "the batch of reads did not run", ""};
+        if (!self.outcome) co_return ServerError{"", "the batch did not run", ""};
         co_return std::move(*self.outcome);
     }
     auto batch = std::make_shared<Batch>(Batch{&self});
-    gathering_ = batch;
+    lane.gathering = batch;
     // One turn of the loop, in which the requests that are ready join the batch; then as
     // long as the batches in flight take, in which more join.
     co_await asio::post(executor, asio::use_awaitable);
-    while (batches_in_flight_ >= kMaxBatchesInFlight) {
+    while (lane.batches_in_flight >= kMaxBatchesInFlight) {
         asio::steady_timer turn(executor, asio::steady_timer::time_point::max());
-        QueuedTimer queued(batch_waiters_, turn);
+        QueuedTimer queued(lane.waiters, turn);
         co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (gathering_ == batch) gathering_.reset();
-    ++batches_in_flight_;
+    if (lane.gathering == batch) lane.gathering.reset();
+    ++lane.batches_in_flight;
     std::vector<const std::vector<Query>*> groups;
     for (const auto* member : *batch) groups.push_back(member->queries);
     std::vector<Outcome> outcomes;
     // Whatever happens here, the members waiting on this batch get an outcome and the next
     // batch its turn: an exception must not leave them waiting for ever.
     try {
-        auto lease = co_await acquire();
-        if (lease) {
-            outcomes = co_await (*lease)->run_batch(groups, Clock::now() + options_.timeout);
-        } else {
-            outcomes.assign(groups.size(), ServerError{"", lease.error().message, ""});
-        }
+        outcomes = co_await run_gathered(groups, one_transaction);
     } catch (const std::exception& e) {
         outcomes.assign(groups.size(), ServerError{"", e.what(), ""});
     }
-    --batches_in_flight_;
-    if (!batch_waiters_.empty()) {
-        batch_waiters_.front()->cancel();
-        batch_waiters_.pop_front();
+    --lane.batches_in_flight;
+    if (!lane.waiters.empty()) {
+        lane.waiters.front()->cancel();
+        lane.waiters.pop_front();
     }
     for (std::size_t i = 1; i < batch->size(); ++i) {
         (*batch)[i]->outcome = std::move(outcomes[i]);
         (*batch)[i]->ran->cancel();
     }
     co_return std::move(outcomes.front());
+}
+
+asio::awaitable<std::vector<Outcome>> Pool::run_gathered(
+    const std::vector<const std::vector<Query>*>& groups, bool one_transaction) {
+    auto lease = co_await acquire();
+    if (!lease) {
+        co_return std::vector<Outcome>(groups.size(), ServerError{"", lease.error().message, ""});
+    }
+    const auto deadline = Clock::now() + options_.timeout;
+    if (!one_transaction) co_return co_await (*lease)->run_batch(groups, deadline);
+    co_return co_await commit_together(**lease, groups, deadline);
+}
+
+asio::awaitable<std::vector<Outcome>> Pool::commit_together(
+    Connection& connection, const std::vector<const std::vector<Query>*>& groups,
+    Clock::time_point deadline) {
+    // A lone request runs in the implicit transaction of its pipeline, as it would unbatched.
+    if (groups.size() == 1) co_return co_await connection.run_batch(groups, deadline);
+    auto transaction = co_await connection.run_transaction(groups, deadline);
+    if (!transaction.outcomes.empty()) co_return std::move(transaction.outcomes);
+    const std::size_t failed = transaction.failed_group;
+    // A deadlock, a serialization failure or a timeout may come from the batch itself (its
+    // locks are held longer, and by more writes): then each runs again alone, and gets the
+    // outcome it would have had unbatched.
+    const std::string_view state = transaction.failure.sqlstate;
+    if (failed == groups.size() || state.starts_with("40") || state == kQueryCanceled) {
+        std::vector<Outcome> outcomes;
+        for (const auto* group : groups)
+            outcomes.push_back(co_await connection.run(*group, deadline));
+        co_return outcomes;
+    }
+    // Otherwise the failure is that request's own, in the order the batch ran, as it would
+    // have been alone after the writes before it; the others go again without it.
+    std::vector<const std::vector<Query>*> others;
+    for (std::size_t group = 0; group < groups.size(); ++group) {
+        if (group != failed) others.push_back(groups[group]);
+    }
+    auto outcomes = co_await commit_together(connection, others, deadline);
+    outcomes.insert(outcomes.begin() + static_cast<std::ptrdiff_t>(failed),
+                    std::move(transaction.failure));
+    co_return outcomes;
 }
 
 void Pool::release(std::unique_ptr<Connection> connection) {

@@ -63,6 +63,11 @@ public:
     // wakeup of the database and one read serve them all (Connection::run_batch), and each
     // request still gets its own outcome.
     boost::asio::awaitable<Outcome> read(const std::vector<Query>& queries);
+    // Runs a write's queries (each request's as one unit: all or nothing) in one transaction
+    // with those of the loop's other writes that gather the same way: one commit and one
+    // wakeup of the database for them all (group commit). Each request gets the outcome it
+    // would have had alone: when one fails, the others run again without it.
+    boost::asio::awaitable<Outcome> write(const std::vector<Query>& queries);
 
 private:
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open_one(
@@ -76,9 +81,25 @@ private:
     };
     using Batch = std::vector<Batched*>;
     static constexpr std::size_t kMaxBatch = 32;
-    // Batches sent and not yet answered, at most: the requests that come meanwhile gather
-    // into the next batch, so that the busier the loop, the bigger its batches.
+    // Batches of a lane sent and not yet answered, at most: the requests that come meanwhile
+    // gather into the next batch, so that the busier the loop, the bigger its batches.
     static constexpr std::size_t kMaxBatchesInFlight = 2;
+    // The requests of one kind that go together.
+    struct Lane {
+        // The batch the loop's requests join until it is sent.
+        std::shared_ptr<Batch> gathering;
+        std::size_t batches_in_flight = 0;
+        std::deque<boost::asio::steady_timer*> waiters;  // leaders waiting to send
+    };
+    boost::asio::awaitable<Outcome> batched(const std::vector<Query>& queries, Lane& lane,
+                                            bool one_transaction);
+    boost::asio::awaitable<std::vector<Outcome>> run_gathered(
+        const std::vector<const std::vector<Query>*>& groups, bool one_transaction);
+    // The groups' outcomes as if each had run alone, from as few transactions as failures
+    // allow.
+    boost::asio::awaitable<std::vector<Outcome>> commit_together(
+        Connection& connection, const std::vector<const std::vector<Query>*>& groups,
+        Clock::time_point deadline);
 
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
@@ -87,10 +108,8 @@ private:
     std::vector<std::unique_ptr<Connection>> idle_;
     std::size_t open_ = 0;  // idle and lent
     std::deque<boost::asio::steady_timer*> waiters_;
-    // The batch the loop's requests join until it is sent.
-    std::shared_ptr<Batch> gathering_;
-    std::size_t batches_in_flight_ = 0;
-    std::deque<boost::asio::steady_timer*> batch_waiters_;  // leaders waiting to send
+    Lane reads_;
+    Lane writes_;
 };
 
 // A pool for each event loop that asks, created on first use.

@@ -152,7 +152,7 @@ public:
         insert.value(pg::json_value(run.system_tags)).sql("::jsonb, ").value(run.run_id);
         insert.sql(", ").value(run.heartbeat_ts).sql(") RETURNING run_number");
         std::vector<Query> queries{std::move(insert)};
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
         co_return Run{
             .flow_id = run.flow_id,
@@ -215,7 +215,7 @@ public:
             "SELECT parent.run_number, coalesce(parent.run_id, parent.run_number::text), "
             "parent.tags, parent.system_tags FROM parent");
         std::vector<Query> queries{std::move(insert)};
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
         const Rows& parent = rows->front();
         if (parent.empty()) co_return missing_run(path.flow_id, path.run);
@@ -272,7 +272,7 @@ public:
             // A heartbeating client's new task counts as a sign of life of its run (6.5.1).
             queries.push_back(pg::run_heartbeat(path.flow_id, path.run, *task.heartbeat_ts));
         }
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
         const Rows& created = rows->front();
         if (created.empty()) co_return missing_run(path.flow_id, path.run);
@@ -519,14 +519,26 @@ private:
         co_return co_await (*lease)->run(queries, deadline());
     }
 
-    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read). Writes
-    // do not: one connection's commits would wait for the disk one after the other, where
-    // separate connections' commits share a flush of the WAL.
+    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read).
     asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
         notify_observer(queries);
         if (!schema_ready()) co_return pg::ServerError{"", "the database is not ready", ""};
         auto executor = co_await asio::this_coro::executor;
         co_return co_await readers().pool_for(executor).read(queries);
+    }
+
+    // Creates share a transaction with the other creates of the loop's turn (pg::Pool::write).
+    // Heartbeats do not: they only update rows, and two batches updating the same runs in
+    // opposite orders would deadlock (PostgreSQL breaks it after a second; the batch then
+    // runs again one by one). A new task's heartbeat of its run does that at most once per
+    // run and heartbeat interval. Nor do flows, whose create fails by design when the flow
+    // exists (the client creates it at each run's start): a failure makes the other members
+    // of its batch run again.
+    asio::awaitable<pg::Outcome> write_queries(const std::vector<Query>& queries) {
+        notify_observer(queries);
+        if (!schema_ready()) co_return pg::ServerError{"", "the database is not ready", ""};
+        auto executor = co_await asio::this_coro::executor;
+        co_return co_await writers_.pool_for(executor).write(queries);
     }
 
     template <class T>
@@ -564,7 +576,7 @@ private:
     // Runs a task lookup followed by inserts that each select their task the same way, in
     // one transaction; returns how many rows were inserted.
     Async<std::int64_t> insert_below_task(std::vector<Query> queries) {
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
         if (rows->front().empty()) co_return Error::register_first();
         std::int64_t inserted = 0;
