@@ -59,19 +59,25 @@ std::vector<std::string> notify_triggers(pg::BlockingConnection& db) {
     return names;
 }
 
-TEST(PostgresTriggersTest, CreatedOnceOldOnesDroppedAndTheyNotify) {
-    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+// The service's tables in `schema` (the database's search_path, set in the URL, as a team
+// whose tables are not in public does), with DB_SCHEMA_NAME naming it.
+void check_triggers(const std::string& schema) {
     TempDir dir;
     TestDatabase database(dir.path());
-    pg::BlockingConnection db(database.url());
+    std::string url = database.url();
+    if (schema != "public") {
+        pg::BlockingConnection(url).execute("CREATE SCHEMA " + schema);
+        url += (url.find('?') == std::string::npos ? "?" : "&");
+        url += "options=-csearch_path%3D" + schema;
+    }
+    pg::BlockingConnection db(url);
     pg::apply_migrations(db);
     // A trigger of an older release of the reference, which the service replaces.
-    db.execute(
-        "CREATE FUNCTION public.notify_ui_old() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$BEGIN RETURN NEW; END;$$");
-    db.execute(
-        "CREATE TRIGGER notify_ui_old AFTER INSERT ON runs_v3 FOR EACH ROW EXECUTE PROCEDURE "
-        "public.notify_ui_old()");
+    db.execute("CREATE FUNCTION " + schema +
+               ".notify_ui_old() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$BEGIN RETURN NEW; END;$$");
+    db.execute("CREATE TRIGGER notify_ui_old AFTER INSERT ON " + schema +
+               ".runs_v3 FOR EACH ROW EXECUTE PROCEDURE " + schema + ".notify_ui_old()");
 
     const std::vector<std::string> expected = {
         "notify_ui_05092024_artifact_v3 on artifact_v3 A",
@@ -84,16 +90,16 @@ TEST(PostgresTriggersTest, CreatedOnceOldOnesDroppedAndTheyNotify) {
     for (int start = 1; start <= 2; ++start) {
         const std::uint16_t port = free_port();
         ServiceProcess server({"serve", "--host", "127.0.0.1", "--port", std::to_string(port),
-                               "--migration-port", "0", "--database", database.url()},
+                               "--migration-port", "0", "--database", url},
                               (dir.path() / ("server" + std::to_string(start) + ".log")).string(),
-                              {"DB_TRIGGER_CREATE=1", "DB_SCHEMA_NAME=public"});
+                              {"DB_TRIGGER_CREATE=1", "DB_SCHEMA_NAME=" + schema});
         ASSERT_TRUE(server.wait_until_serving(port)) << server.log();
         // Created once, enabled ALWAYS ('A'), the old one gone with its function.
         EXPECT_EQ(notify_triggers(db), expected) << "after start " << start;
         EXPECT_EQ(db.execute("SELECT 1 FROM pg_proc WHERE proname = 'notify_ui_old'").size(), 0);
         if (start == 2) break;
 
-        pg::BlockingConnection listener(database.url());
+        pg::BlockingConnection listener(url);
         listener.execute("LISTEN notify");
         HttpClient http(port);
         ASSERT_EQ(http.post("/flows/NotifyFlow", R"({"user_name": "n"})").status, 200u);
@@ -113,7 +119,7 @@ TEST(PostgresTriggersTest, CreatedOnceOldOnesDroppedAndTheyNotify) {
 
         auto payloads = notifications(listener, 5);
         const auto run_payload = about(payloads, "runs_v3");
-        EXPECT_EQ(run_payload.at("schema"), "public");
+        EXPECT_EQ(run_payload.at("schema"), schema.c_str());
         EXPECT_EQ(run_payload.at("operation"), "INSERT");
         const auto& run_data = run_payload.at("data").as_object();
         EXPECT_EQ(run_data.at("flow_id"), "NotifyFlow");
@@ -136,6 +142,22 @@ TEST(PostgresTriggersTest, CreatedOnceOldOnesDroppedAndTheyNotify) {
         server.signal(SIGTERM);
         EXPECT_EQ(server.wait_for_exit(std::chrono::seconds(10)), 0);
     }
+    // Nothing of the service's landed outside its schema.
+    EXPECT_EQ(db.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%_v3' AND "
+                         "schemaname <> $1",
+                         {schema})
+                  .int64(0, 0),
+              0);
+}
+
+TEST(PostgresTriggersTest, CreatedOnceOldOnesDroppedAndTheyNotify) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+    check_triggers("public");
+}
+
+TEST(PostgresTriggersTest, InTheSchemaOfDbSchemaName) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+    check_triggers("metaflow");
 }
 
 }  // namespace
