@@ -9,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <condition_variable>
 #include <list>
 #include <mutex>
@@ -17,7 +16,7 @@
 #include <thread>
 #include <tuple>
 
-#include "http/url.hpp"
+#include "http/beast_message.hpp"
 
 namespace mf::http {
 namespace {
@@ -37,13 +36,6 @@ Reply limit_error(unsigned status, std::string_view what) {
     reply.version_header = false;
     reply.close_connection = true;
     return reply;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 }  // namespace
@@ -115,45 +107,6 @@ struct Server::Impl {
             socket.set_option(tcp::no_delay(true), ignored);
             asio::co_spawn(worker.io, session(worker, std::move(socket)), asio::detached);
         }
-    }
-
-    Request to_request(bhttp::request<bhttp::string_body>& message, Reply* error) {
-        Request request;
-        request.method = std::string(message.method_string());
-        request.target = std::string(message.target());
-        for (const auto& field : message) {
-            request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
-        }
-        auto question = request.target.find('?');
-        if (question != std::string::npos) {
-            auto query = parse_query(std::string_view(request.target).substr(question + 1));
-            if (!query) {
-                *error = limit_error(400, "malformed percent-encoding in query string");
-                error->close_connection = false;
-            } else {
-                request.query = std::move(*query);
-            }
-        }
-        request.body = std::move(message.body());
-        return request;
-    }
-
-    template <class Body>
-    bhttp::response<Body> response_head(const Reply& reply, unsigned version) {
-        bhttp::response<Body> response{static_cast<bhttp::status>(reply.status), version};
-        response.set(bhttp::field::content_type, reply.content_type);
-        if (reply.version_header) response.set("METADATA_SERVICE_VERSION", options.service_version);
-        for (auto& [name, value] : reply.headers) response.set(name, value);
-        return response;
-    }
-
-    bhttp::response<bhttp::string_body> to_response(Reply&& reply, unsigned version,
-                                                    bool keep_alive) {
-        auto response = response_head<bhttp::string_body>(reply, version);
-        response.body() = std::move(reply.body);
-        response.keep_alive(keep_alive && !reply.close_connection);
-        response.prepare_payload();
-        return response;
     }
 
     asio::awaitable<void> session(Worker& worker, tcp::socket socket) {
@@ -241,13 +194,13 @@ struct Server::Impl {
                 auto& message = parser.get();
                 version = message.version();
                 keep_alive = message.keep_alive();
-                Reply query_error;
-                Request request = to_request(message, &query_error);
+                auto request = to_request(message);
                 // co_await stays out of the conditional operator: GCC 12 miscompiles it.
-                if (query_error.status != 200) {
-                    reply = std::move(query_error);
+                if (!request) {
+                    reply = limit_error(400, "malformed percent-encoding in query string");
+                    reply.close_connection = false;
                 } else {
-                    reply = co_await pipeline.handle(request, peer);
+                    reply = co_await pipeline.handle(*request, peer);
                 }
             }
             const bool keep = keep_alive && !stopping;
@@ -268,7 +221,7 @@ struct Server::Impl {
     template <class Stream>
     asio::awaitable<bool> write_whole(Stream& stream, Reply& reply, unsigned version,
                                       bool keep_alive) {
-        auto response = to_response(std::move(reply), version, keep_alive);
+        auto response = to_response(std::move(reply), version, keep_alive, options.service_version);
         beast::get_lowest_layer(stream).expires_after(options.header_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
         co_return !write_ec && response.keep_alive();
@@ -282,7 +235,7 @@ struct Server::Impl {
                                          bool keep_alive) {
         auto& timer = beast::get_lowest_layer(stream);
         const bool chunked = version >= 11;
-        auto head = response_head<bhttp::empty_body>(reply, version);
+        auto head = response_head<bhttp::empty_body>(reply, version, options.service_version);
         head.keep_alive(chunked && keep_alive && !reply.close_connection);
         head.chunked(chunked);
         bhttp::response_serializer<bhttp::empty_body> serializer(head);

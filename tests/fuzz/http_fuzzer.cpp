@@ -1,54 +1,26 @@
 // libFuzzer target: raw bytes as they arrive on a connection, through Beast's request
-// parser with the server's limits, then the request conversion of src/http/server.cpp,
+// parser with the server's limits, then the server's request conversion (http/beast_message),
 // mf::http::Pipeline and the real API routes over a SQLite store. Several pipelined
 // requests per input are served in order, as on one kept-alive connection.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <cstdint>
 #include <sstream>
 
 #include "harness.hpp"
+#include "http/beast_message.hpp"
 #include "http/server.hpp"
-#include "http/url.hpp"
 
 namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// As Server::Impl::to_request: a malformed query string is answered 400 without routing.
-bool to_request(bhttp::request<bhttp::string_body>& message, mf::http::Request& request) {
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-        request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
-    }
-    auto question = request.target.find('?');
-    if (question != std::string::npos) {
-        auto query = mf::http::parse_query(std::string_view(request.target).substr(question + 1));
-        if (!query) return false;
-        request.query = std::move(*query);
-    }
-    request.body = std::move(message.body());
-    return true;
-}
-
-// As Server::Impl::to_response, serialized the way Beast writes it to the socket.
+// Serialized the way Beast writes it to the socket.
 void write_response(mf::http::Reply&& reply, unsigned version, bool keep_alive) {
-    bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(reply.status), version};
-    response.set(bhttp::field::content_type, reply.content_type);
-    if (reply.version_header) response.set("METADATA_SERVICE_VERSION", "2.5.1");
-    for (auto& [name, value] : reply.headers) response.set(name, value);
-    response.body() = std::move(reply.body);
-    response.keep_alive(keep_alive && !reply.close_connection);
-    response.prepare_payload();
+    const mf::http::ServerOptions options;
+    auto response =
+        mf::http::to_response(std::move(reply), version, keep_alive, options.service_version);
     std::ostringstream out;
     out << response;
 }
@@ -83,13 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto& message = parser.get();
         unsigned version = message.version();
         bool keep_alive = message.keep_alive();
-        mf::http::Request request;
+        auto request = mf::http::to_request(message);
         mf::http::Reply reply;
-        if (!to_request(message, request)) {
+        if (!request) {
             reply.status = 400;
             reply.body = "\"malformed percent-encoding in query string\"";
         } else {
-            reply = harness.handle(request);
+            reply = harness.handle(*request);
         }
         write_response(std::move(reply), version, keep_alive);
         if (!keep_alive) break;
