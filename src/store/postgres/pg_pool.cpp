@@ -1,5 +1,7 @@
 #include "store/postgres/pg_pool.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -165,6 +167,8 @@ asio::awaitable<std::vector<Outcome>> Pool::commit_together(
     // outcome it would have had unbatched.
     const std::string_view state = transaction.failure.sqlstate;
     if (failed == groups.size() || state.starts_with("40") || state == kQueryCanceled) {
+        spdlog::warn("a transaction of {} writes failed ({} {}): each runs again alone",
+                     groups.size(), transaction.failure.sqlstate, transaction.failure.message);
         std::vector<Outcome> outcomes;
         for (const auto* group : groups)
             outcomes.push_back(co_await connection.run(*group, deadline));
