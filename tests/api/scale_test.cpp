@@ -83,8 +83,8 @@ json::array array_of(const json::value& value) {
     return array ? *array : json::array();
 }
 
-// The plan PostgreSQL gives the statement as the store prepares it once it switches to the
-// generic plan, which knows the parameters' types but not their values.
+// The generic plan of the statement, which the store's prepared statement may switch to after
+// five executions: planned for the parameters' types (inferred here), not their values.
 std::string generic_plan(pg::BlockingConnection& db, const Statement& statement) {
     db.execute("PREPARE probe AS " + statement.sql);
     db.execute("SET plan_cache_mode = force_generic_plan");
