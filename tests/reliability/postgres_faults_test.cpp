@@ -111,6 +111,9 @@ std::size_t check_database(const std::string& url, const std::string& flow, Ackn
     return acked.total();
 }
 
+// The advisory lock migrations run under (pg_schema.cpp: "mfmigrat" in ASCII).
+const std::string kMigrationLock = "7883446098497636724";
+
 #define REQUIRE_PRIVATE_CLUSTER(cluster)                                      \
     if (!postgres_pass()) GTEST_SKIP() << "runs in the PostgreSQL pass only"; \
     if (!(cluster).available()) GTEST_SKIP() << (cluster).why();
@@ -258,6 +261,36 @@ TEST(PostgresFaults, StatementHungOnALockIsCutByTheStatementTimeout) {
     std::printf(
         "[figures] statement timeout 0.5 s: a write blocked by a lock answered 503 in %lld ms\n",
         static_cast<long long>(write_ms));
+}
+
+TEST(PostgresFaults, SigtermEndsAServiceWaitingForAnotherProcesssMigrations) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    // Another process migrating the empty database, for as long as a CREATE INDEX
+    // CONCURRENTLY on a big table would take.
+    pg::BlockingConnection migrating(cluster.url());
+    ASSERT_TRUE(
+        migrating.execute("SELECT pg_try_advisory_lock(" + kMigrationLock + ")").boolean(0, 0));
+    TempDir dir;
+    Service service(
+        cluster.url(), dir,
+        {"MF_SERVICE_CONNECTION_RETRIES=1", "MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS=1"});
+    ASSERT_TRUE(service.process.wait_until_serving(service.port)) << service.process.log();
+    HttpClient http(service.port);
+    EXPECT_EQ(http.get("/ready").status, 503u);
+    // Past the startup attempts: the wait for the lock goes on in the background.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(http.get("/ready").status, 503u);
+
+    const auto signalled = Clock::now();
+    service.process.signal(SIGTERM);
+    const auto status = service.process.wait_for_exit(std::chrono::seconds(5));
+    ASSERT_TRUE(status.has_value()) << "still running 5 s after SIGTERM: " << service.process.log();
+    EXPECT_EQ(*status, 0) << service.process.log();
+    std::printf(
+        "[figures] SIGTERM while waiting for another process's migrations: exited in %lld ms\n",
+        static_cast<long long>(milliseconds_between(signalled, Clock::now())));
 }
 
 }  // namespace
