@@ -293,5 +293,53 @@ TEST(PostgresFaults, SigtermEndsAServiceWaitingForAnotherProcesssMigrations) {
         static_cast<long long>(milliseconds_between(signalled, Clock::now())));
 }
 
+TEST(PostgresFaults, ConnectionLostWhilePreparingTheSchemaIsRetried) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    pg::BlockingConnection migrating(cluster.url());
+    ASSERT_TRUE(
+        migrating.execute("SELECT pg_try_advisory_lock(" + kMigrationLock + ")").boolean(0, 0));
+    const std::string migrating_pid = migrating.execute("SELECT pg_backend_pid()").text(0, 0);
+    TempDir dir;
+    // Startup waits up to 2 x 3 s for the lock, in the same session that read the schema's
+    // state: long enough to find that session and end it.
+    Service service(
+        cluster.url(), dir,
+        {"MF_SERVICE_CONNECTION_RETRIES=2", "MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS=3"});
+    pg::BlockingConnection admin(cluster.url());
+    const std::string preparing =
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_try_advisory_lock%' AND "
+        "pid NOT IN (pg_backend_pid(), " +
+        migrating_pid + ")";
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    std::string preparing_pid;
+    while (preparing_pid.empty() && Clock::now() < deadline) {
+        auto rows = admin.execute(preparing);
+        if (!rows.empty()) {
+            preparing_pid = rows.text(0, 0);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    ASSERT_FALSE(preparing_pid.empty()) << service.process.log();
+    admin.execute("SELECT pg_terminate_backend(" + preparing_pid + ")");
+
+    // The process lives on: it serves 503 while the lock is held, then, once it is free,
+    // migrates and serves.
+    ASSERT_TRUE(service.process.wait_until_serving(service.port, std::chrono::seconds(30)))
+        << service.process.log();
+    HttpClient http(service.port);
+    EXPECT_EQ(http.get("/ready").status, 503u);
+    migrating.execute("SELECT pg_advisory_unlock(" + kMigrationLock + ")");
+    const auto ready_by = Clock::now() + std::chrono::seconds(20);
+    while (http.get("/ready").status != 200 && Clock::now() < ready_by)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(http.get("/ready").status, 200u) << service.process.log();
+    EXPECT_EQ(http.post("/flows/AfterLoss", R"({"user_name": "l"})").status, 200u);
+    EXPECT_NE(service.process.log().find("lost the connection"), std::string::npos)
+        << service.process.log();
+}
+
 }  // namespace
 }  // namespace mf::testing::reliability

@@ -365,8 +365,13 @@ Rows BlockingConnection::execute(const std::string& sql,
     Rows rows(result);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        throw std::runtime_error(result ? error_field(result, PG_DIAG_MESSAGE_PRIMARY)
-                                        : std::string(PQerrorMessage(connection_)));
+        std::string message = result ? error_field(result, PG_DIAG_MESSAGE_PRIMARY)
+                                     : std::string(PQerrorMessage(connection_));
+        // The link broke or the server ended the session: no fault of the statement, and
+        // worth retrying as a database that cannot be reached is.
+        if (PQstatus(connection_) == CONNECTION_BAD)
+            throw ConnectionFailed("lost the connection to PostgreSQL: " + message);
+        throw std::runtime_error(message);
     }
     return rows;
 }

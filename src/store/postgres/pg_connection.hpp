@@ -161,7 +161,8 @@ public:
 };
 
 // Blocking execution of SQL scripts, for the command line and migrations (never on a
-// server worker thread). Throws std::runtime_error with the server's message.
+// server worker thread). Throws std::runtime_error with the server's message, or
+// ConnectionFailed when the connection is lost.
 class BlockingConnection {
 public:
     // Throws ConnectionFailed.

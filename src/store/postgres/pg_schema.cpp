@@ -314,6 +314,8 @@ std::vector<std::int64_t> apply_migrations(BlockingConnection& db, const GiveUpW
             spdlog::info("applying migration {}", migration.version);
             try {
                 apply(db, migration);
+            } catch (const ConnectionFailed&) {
+                throw;  // worth retrying, unlike a failed migration
             } catch (const std::exception& e) {
                 throw std::runtime_error("migration " + std::to_string(migration.version) +
                                          " failed: " + e.what());
