@@ -114,6 +114,14 @@ std::size_t check_database(const std::string& url, const std::string& flow, Ackn
 // The advisory lock migrations run under (pg_schema.cpp: "mfmigrat" in ASCII).
 const std::string kMigrationLock = "7883446098497636724";
 
+// The value of a sample of /metrics (`name` with its labels, as written), or -1 if absent.
+double metric(std::uint16_t port, const std::string& name) {
+    const auto text = HttpClient(port).get("/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+}
+
 #define REQUIRE_PRIVATE_CLUSTER(cluster)                                      \
     if (!postgres_pass()) GTEST_SKIP() << "runs in the PostgreSQL pass only"; \
     if (!(cluster).available()) GTEST_SKIP() << (cluster).why();
@@ -339,6 +347,59 @@ TEST(PostgresFaults, ConnectionLostWhilePreparingTheSchemaIsRetried) {
     EXPECT_EQ(http.post("/flows/AfterLoss", R"({"user_name": "l"})").status, 200u);
     EXPECT_NE(service.process.log().find("lost the connection"), std::string::npos)
         << service.process.log();
+}
+
+TEST(PostgresFaults, MetricsShowThePoolAndTheDatabaseErrors) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    TempDir dir;
+    // One loop with two connections at most, and statements cut after 2 s.
+    Service service(cluster.url(), dir, {"MF_METADATA_DB_POOL_MAX=2"},
+                    {"--threads", "1", "--db-statement-timeout", "2"});
+    ASSERT_TRUE(service.process.wait_until_serving(service.port)) << service.process.log();
+    HttpClient http(service.port);
+    ASSERT_EQ(http.post("/flows/PoolFlow", R"({"user_name": "p"})").status, 200u);
+    EXPECT_GE(metric(service.port, "mf_db_pool_connections_open"), 1);
+    EXPECT_GE(metric(service.port, "mf_db_pool_connections_idle"), 1);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_requests_waiting"), 0);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="timeout"})"), 0);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="unavailable"})"), 0);
+
+    // Three writes blocked by a lock: two hold both connections, the third waits for one.
+    pg::BlockingConnection locker(cluster.url());
+    locker.execute("BEGIN");
+    locker.execute("LOCK TABLE runs_v3 IN ACCESS EXCLUSIVE MODE");
+    std::vector<std::thread> writers;
+    std::vector<unsigned> statuses(3);
+    for (int w = 0; w < 3; ++w) {
+        writers.emplace_back([&, w] {
+            statuses[w] = HttpClient(service.port)
+                              .post("/flows/PoolFlow/run", R"({"user_name": "p"})")
+                              .status;
+        });
+    }
+    double waiting = 0;
+    double idle = -1;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(1500);
+    while (waiting < 1 && Clock::now() < deadline) {
+        waiting = metric(service.port, "mf_db_pool_requests_waiting");
+        idle = metric(service.port, "mf_db_pool_connections_idle");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(waiting, 1) << "a request waiting for a connection";
+    EXPECT_EQ(idle, 0);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_connections_open"), 2);
+    for (auto& writer : writers) writer.join();
+    locker.execute("ROLLBACK");
+    for (unsigned status : statuses) EXPECT_EQ(status, 503u);
+    EXPECT_GE(metric(service.port, R"(mf_db_errors_total{kind="timeout"})"), 2);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_requests_waiting"), 0);
+
+    ASSERT_TRUE(cluster.stop()) << cluster.why();
+    expect_unavailable(http.get("/flows/PoolFlow"));
+    EXPECT_GE(metric(service.port, R"(mf_db_errors_total{kind="unavailable"})"), 1);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="other"})"), 0);
 }
 
 }  // namespace
