@@ -60,6 +60,35 @@ struct Service::Impl {
         migration_server = std::make_unique<http::Server>(options, migration_router);
     }
 
+    // The store's connection pool and database errors, for a store that has them.
+    void add_store_metrics() {
+        metrics->add_collector([store = store.get()] {
+            std::string out;
+            if (auto pool = store->pool_gauges()) {
+                const auto gauge = [&](std::string_view name, std::string_view help,
+                                       std::size_t value) {
+                    out += http::metric_family(name, "gauge", help,
+                                               {{"", static_cast<double>(value)}});
+                };
+                gauge("mf_db_pool_connections_open",
+                      "Database connections open (idle or in use) or opening.", pool->open);
+                gauge("mf_db_pool_connections_idle", "Open database connections not in use.",
+                      pool->idle);
+                gauge("mf_db_pool_requests_waiting", "Requests waiting for a database connection.",
+                      pool->waiting);
+            }
+            if (auto errors = store->database_errors()) {
+                out += http::metric_family(
+                    "mf_db_errors_total", "counter",
+                    "Failed database calls, by kind (failures clients cause are not counted).",
+                    {{R"(kind="unavailable")", static_cast<double>(errors->unavailable)},
+                     {R"(kind="timeout")", static_cast<double>(errors->timeout)},
+                     {R"(kind="other")", static_cast<double>(errors->other)}});
+            }
+            return out;
+        });
+    }
+
     void build() {
         const std::chrono::milliseconds statement_timeout(
             static_cast<std::int64_t>(config.db_statement_timeout * 1000));
@@ -67,6 +96,7 @@ struct Service::Impl {
             config.database, clock,
             StoreOpenOptions{.migrate = config.migrate, .statement_timeout = statement_timeout});
         build_migration_api();
+        add_store_metrics();
         context = std::make_unique<api::Context>(
             api::Context{*store, clock, [this] { return draining(); }});
         const auto& security = config.security;

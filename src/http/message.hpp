@@ -40,7 +40,7 @@ struct Reply {
     Fields headers;  // extra response headers
     // Set for a body written as it is produced (chunked): `body` is its first part, and each
     // call gives the next one, nullopt after the last. A call that throws cuts the body short
-    // (the connection is closed), so the client sees the reply fail.
+    // (the connection is reset), so the client sees the reply fail.
     std::function<boost::asio::awaitable<std::optional<std::string>>()> more_body;
 };
 

@@ -100,6 +100,19 @@ std::string Metrics::render() const {
     return out;
 }
 
+std::string metric_family(std::string_view name, std::string_view type, std::string_view help,
+                          const std::vector<std::pair<std::string, double>>& samples) {
+    std::string out = fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& [labels, value] : samples) {
+        if (labels.empty()) {
+            out += fmt::format("{} {}\n", name, value);
+        } else {
+            out += fmt::format("{}{{{}}} {}\n", name, labels, value);
+        }
+    }
+    return out;
+}
+
 Handler metrics_handler(std::shared_ptr<Metrics> metrics) {
     return [metrics](Request&) -> boost::asio::awaitable<Reply> {
         Reply reply;

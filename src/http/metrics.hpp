@@ -8,7 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "http/message.hpp"
 
@@ -51,6 +54,11 @@ private:
     std::uint64_t heartbeats_task_ = 0;
     std::vector<std::function<std::string()>> collectors_;
 };
+
+// One metric family in the exposition format, for collectors: each sample is its labels
+// (e.g. `kind="timeout"`, or empty) and its value.
+std::string metric_family(std::string_view name, std::string_view type, std::string_view help,
+                          const std::vector<std::pair<std::string, double>>& samples);
 
 // GET /metrics: the exposition of `metrics`.
 Handler metrics_handler(std::shared_ptr<Metrics> metrics);

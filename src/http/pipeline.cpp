@@ -70,6 +70,80 @@ bool is_read(const std::string& method) {
     return method == "GET" || method == "HEAD";
 }
 
+// A request as the metrics and the access log see it once its reply is over.
+struct Answered {
+    std::string id;
+    std::string method;
+    std::string route;
+    unsigned status = 0;
+    std::string client;
+    std::string key_name;
+    std::chrono::steady_clock::time_point started;
+    std::size_t bytes = 0;
+    bool streamed = false;
+};
+
+void record(Metrics* metrics, const std::string& listener, const Answered& answered,
+            bool complete) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - answered.started).count();
+    if (metrics)
+        metrics->request_finished(listener, answered.method, answered.route, answered.status,
+                                  seconds);
+    auto log = access_log();
+    if (!log->should_log(spdlog::level::info)) return;
+    boost::json::object line;
+    line["time"] = utc_timestamp();
+    line["request_id"] = answered.id;
+    line["listener"] = listener;
+    line["method"] = answered.method;
+    line["route"] = answered.route;
+    line["status"] = answered.status;
+    line["bytes"] = answered.bytes;
+    if (answered.streamed) line["streamed"] = true;
+    if (!complete) line["cut_short"] = true;
+    line["duration_us"] = static_cast<std::int64_t>(seconds * 1e6);
+    line["client"] = answered.client;
+    if (!answered.key_name.empty()) line["key"] = answered.key_name;
+    log->info(boost::json::serialize(line));
+}
+
+// The parts of a streamed body after the first, counted as the server takes them: the
+// request is recorded when the body ends, or when the server gives it up (the client left,
+// a part failed) and drops the reply.
+struct StreamedBody {
+    std::function<boost::asio::awaitable<std::optional<std::string>>()> more_body;
+    std::shared_ptr<Metrics> metrics;
+    std::string listener;
+    Answered answered;
+    bool recorded = false;
+
+    void finish(bool complete) {
+        if (recorded) return;
+        recorded = true;
+        record(metrics.get(), listener, answered, complete);
+    }
+
+    ~StreamedBody() {
+        try {
+            finish(false);
+        } catch (const std::exception&) {
+            // Nothing to do about a log line that could not be written.
+        }
+    }
+};
+
+boost::asio::awaitable<std::optional<std::string>> next_counted_part(
+    std::shared_ptr<StreamedBody> body) {
+    auto part = co_await body->more_body();
+    if (part) {
+        body->answered.bytes += part->size();
+    } else {
+        body->finish(true);
+    }
+    co_return part;
+}
+
 }  // namespace
 
 Pipeline::Pipeline(const Router& router, AccessPolicy policy, std::shared_ptr<Metrics> metrics,
@@ -166,26 +240,24 @@ boost::asio::awaitable<Reply> Pipeline::handle(Request& request, const ip::addre
     }
     reply.headers.emplace_back("X-Request-Id", id);
 
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const std::string& route = request.route.empty() ? std::string("unmatched") : request.route;
-    if (metrics_)
-        metrics_->request_finished(listener_, request.method, route, reply.status, seconds);
-    auto log = access_log();
-    if (log->should_log(spdlog::level::info)) {
-        boost::json::object line;
-        line["time"] = utc_timestamp();
-        line["request_id"] = id;
-        line["listener"] = listener_;
-        line["method"] = request.method;
-        line["route"] = route;
-        line["status"] = reply.status;
-        line["bytes"] = reply.body.size();
-        if (reply.more_body) line["streamed"] = true;  // "bytes" counts the first part only
-        line["duration_us"] = static_cast<std::int64_t>(seconds * 1e6);
-        line["client"] = request.remote_address;
-        if (!key_name.empty()) line["key"] = key_name;
-        log->info(boost::json::serialize(line));
+    Answered answered{.id = std::move(id),
+                      .method = request.method,
+                      .route = request.route.empty() ? std::string("unmatched") : request.route,
+                      .status = reply.status,
+                      .client = request.remote_address,
+                      .key_name = std::move(key_name),
+                      .started = started,
+                      .bytes = reply.body.size(),
+                      .streamed = static_cast<bool>(reply.more_body)};
+    if (reply.more_body) {
+        auto body = std::make_shared<StreamedBody>();
+        body->more_body = std::move(reply.more_body);
+        body->metrics = metrics_;
+        body->listener = listener_;
+        body->answered = std::move(answered);
+        reply.more_body = [body] { return next_counted_part(body); };
+    } else {
+        record(metrics_.get(), listener_, answered, true);
     }
     co_return reply;
 }

@@ -227,8 +227,17 @@ struct Server::Impl {
         co_return !write_ec && response.keep_alive();
     }
 
+    // Ends a connection with a TCP reset rather than the orderly close that, on HTTP/1.0
+    // (no chunks, the close ends the body), would make a body cut short look complete.
+    static void reset(tcp::socket& socket) {
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+    }
+
     // Writes a reply whose body comes in parts, each part as it is produced: chunked on
     // HTTP/1.1; on HTTP/1.0, which has no chunks, the end of the connection ends the body.
+    // A part that fails resets the connection, so the client sees the body fail.
     // Returns whether the connection may carry another request.
     template <class Stream>
     asio::awaitable<bool> write_streamed(Stream& stream, Reply& reply, unsigned version,
@@ -260,6 +269,7 @@ struct Server::Impl {
                 part = co_await reply.more_body();
             } catch (const std::exception& e) {
                 spdlog::error("{}: reply cut short: {}", options.name, e.what());
+                reset(beast::get_lowest_layer(stream).socket());
                 co_return false;
             }
         }

@@ -204,7 +204,8 @@ LoadedFixture load_into_sqlite(const std::string& path, const ScaleFixture& fixt
 LoadedFixture load_into_postgres(const std::string& url, const ScaleFixture& fixture) {
     // Migrates an empty database, refuses one at another version, as `serve` does.
     if (!pg::SchemaPreparation(url, pg::SchemaSetup{}).ready())
-        throw std::runtime_error("the PostgreSQL database does not answer");
+        throw std::runtime_error(
+            "the PostgreSQL database does not answer, or another process is migrating it");
     pg::BlockingConnection db(url);
     db.execute("BEGIN");
     try {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,9 +39,30 @@ struct ArtifactScope {
 // paginated mode unless a method says otherwise. Lists with `paging` set return up to paging.limit
 // + 1 rows in the paginated order of spec 5.4, strictly after the cursor; the API layer uses the
 // extra row to decide whether a next page exists.
+// A store's connection pool, for /metrics.
+struct PoolGauges {
+    std::size_t open = 0;     // connections open, idle or lent
+    std::size_t idle = 0;     // open connections no request holds
+    std::size_t waiting = 0;  // requests waiting for a connection
+};
+
+// Failed database calls since the store opened, for /metrics: the database unreachable (or
+// not ready), a statement past its timeout, and the rest but the failures a client causes
+// or retries (a duplicate, a missing parent, a conflict with a concurrent update).
+struct DatabaseErrorCounts {
+    std::uint64_t unavailable = 0;
+    std::uint64_t timeout = 0;
+    std::uint64_t other = 0;
+};
+
 class Store {
 public:
     virtual ~Store() = default;
+
+    // Null for a store without a connection pool.
+    virtual std::optional<PoolGauges> pool_gauges() { return std::nullopt; }
+    // Null for a store that does not count them.
+    virtual std::optional<DatabaseErrorCounts> database_errors() const { return std::nullopt; }
 
     // A database round trip, for /healthcheck and readiness.
     virtual Async<Ok> check_health() = 0;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "support/process.hpp"
+#include "support/test_database.hpp"
 #include "support/test_server.hpp"
 
 namespace mf::testing {
@@ -106,6 +107,25 @@ TEST(Metrics, OwnPortServesMetricsAndTheApiPortDoesNot) {
     auto response = metrics.get("/metrics");
     EXPECT_EQ(response.status, 200u);
     EXPECT_FALSE(parse_exposition(response.body).empty());
+}
+
+TEST(Metrics, DatabasePoolGaugesAndErrorCountsOnPostgres) {
+    TestServer server;
+    auto client = server.client();
+    ASSERT_EQ(client.post("/flows/PoolFlow").status, 200u);
+    // A duplicate is the client's failure, not the database's.
+    ASSERT_EQ(client.post("/flows/PoolFlow").status, 409u);
+    auto samples = parse_exposition(client.get("/metrics").body);
+    if (!testing_postgres()) {
+        EXPECT_EQ(sample(samples, "mf_db_pool_connections_open", {}), -1) << "SQLite has no pool";
+        EXPECT_EQ(sample(samples, "mf_db_errors_total", {{"kind", "other"}}), -1);
+        return;
+    }
+    EXPECT_GE(sample(samples, "mf_db_pool_connections_open", {}), 1);
+    EXPECT_GE(sample(samples, "mf_db_pool_connections_idle", {}), 1);
+    EXPECT_EQ(sample(samples, "mf_db_pool_requests_waiting", {}), 0);
+    for (const char* kind : {"unavailable", "timeout", "other"})
+        EXPECT_EQ(sample(samples, "mf_db_errors_total", {{"kind", kind}}), 0) << kind;
 }
 
 }  // namespace

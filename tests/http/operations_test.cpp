@@ -153,6 +153,30 @@ TEST(Operations, AccessLogIsOneJsonLineARequestWithoutSecrets) {
     EXPECT_TRUE(line.contains("bytes"));
 }
 
+TEST(Operations, AccessLogCountsTheWholeOfAStreamedReply) {
+    Running service;
+    HttpClient client(service.port);
+    ASSERT_EQ(client.post("/flows/BigFlow", R"({"user_name": "b"})").status, 200u);
+    // More runs than a page of a streamed list (api::kStreamPageRows: 1,000).
+    constexpr std::size_t kRuns = 2'500;
+    for (std::size_t i = 0; i < kRuns; ++i)
+        ASSERT_EQ(client.post("/flows/BigFlow/run", R"({"user_name": "b"})").status, 200u);
+    auto list = client.request("GET", "/flows/BigFlow/runs", "", {{"x-request-id", "big-list"}});
+    ASSERT_EQ(list.status, 200u);
+    ASSERT_EQ(list.header("transfer-encoding"), "chunked");
+    ASSERT_EQ(list.json().as_array().size(), kRuns);
+    service.process->signal(SIGTERM);
+    service.process->wait_for_exit(10s);
+    auto log = service.process->log();
+    auto at = log.find("\"request_id\":\"big-list\"");
+    ASSERT_NE(at, std::string::npos) << log;
+    auto begin = log.rfind('\n', at) + 1;
+    auto line = boost::json::parse(log.substr(begin, log.find('\n', at) - begin)).as_object();
+    EXPECT_EQ(line.at("bytes").as_int64(), static_cast<std::int64_t>(list.body.size()));
+    EXPECT_EQ(line.at("streamed"), true);
+    EXPECT_FALSE(line.contains("cut_short"));
+}
+
 TEST(Operations, ConfigCommandPrintsEffectiveConfigWithSecretsMasked) {
     std::string output;
     int status = run_command(std::string(MF_BINARY) +

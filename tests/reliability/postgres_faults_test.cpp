@@ -111,6 +111,17 @@ std::size_t check_database(const std::string& url, const std::string& flow, Ackn
     return acked.total();
 }
 
+// The advisory lock migrations run under (pg_schema.cpp: "mfmigrat" in ASCII).
+const std::string kMigrationLock = "7883446098497636724";
+
+// The value of a sample of /metrics (`name` with its labels, as written), or -1 if absent.
+double metric(std::uint16_t port, const std::string& name) {
+    const auto text = HttpClient(port).get("/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+}
+
 #define REQUIRE_PRIVATE_CLUSTER(cluster)                                      \
     if (!postgres_pass()) GTEST_SKIP() << "runs in the PostgreSQL pass only"; \
     if (!(cluster).available()) GTEST_SKIP() << (cluster).why();
@@ -258,6 +269,137 @@ TEST(PostgresFaults, StatementHungOnALockIsCutByTheStatementTimeout) {
     std::printf(
         "[figures] statement timeout 0.5 s: a write blocked by a lock answered 503 in %lld ms\n",
         static_cast<long long>(write_ms));
+}
+
+TEST(PostgresFaults, SigtermEndsAServiceWaitingForAnotherProcesssMigrations) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    // Another process migrating the empty database, for as long as a CREATE INDEX
+    // CONCURRENTLY on a big table would take.
+    pg::BlockingConnection migrating(cluster.url());
+    ASSERT_TRUE(
+        migrating.execute("SELECT pg_try_advisory_lock(" + kMigrationLock + ")").boolean(0, 0));
+    TempDir dir;
+    Service service(
+        cluster.url(), dir,
+        {"MF_SERVICE_CONNECTION_RETRIES=1", "MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS=1"});
+    ASSERT_TRUE(service.process.wait_until_serving(service.port)) << service.process.log();
+    HttpClient http(service.port);
+    EXPECT_EQ(http.get("/ready").status, 503u);
+    // Past the startup attempts: the wait for the lock goes on in the background.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(http.get("/ready").status, 503u);
+
+    const auto signalled = Clock::now();
+    service.process.signal(SIGTERM);
+    const auto status = service.process.wait_for_exit(std::chrono::seconds(5));
+    ASSERT_TRUE(status.has_value()) << "still running 5 s after SIGTERM: " << service.process.log();
+    EXPECT_EQ(*status, 0) << service.process.log();
+    std::printf(
+        "[figures] SIGTERM while waiting for another process's migrations: exited in %lld ms\n",
+        static_cast<long long>(milliseconds_between(signalled, Clock::now())));
+}
+
+TEST(PostgresFaults, ConnectionLostWhilePreparingTheSchemaIsRetried) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    pg::BlockingConnection migrating(cluster.url());
+    ASSERT_TRUE(
+        migrating.execute("SELECT pg_try_advisory_lock(" + kMigrationLock + ")").boolean(0, 0));
+    const std::string migrating_pid = migrating.execute("SELECT pg_backend_pid()").text(0, 0);
+    TempDir dir;
+    // Startup waits up to 2 x 3 s for the lock, in the same session that read the schema's
+    // state: long enough to find that session and end it.
+    Service service(
+        cluster.url(), dir,
+        {"MF_SERVICE_CONNECTION_RETRIES=2", "MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS=3"});
+    pg::BlockingConnection admin(cluster.url());
+    const std::string preparing =
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_try_advisory_lock%' AND "
+        "pid NOT IN (pg_backend_pid(), " +
+        migrating_pid + ")";
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    std::string preparing_pid;
+    while (preparing_pid.empty() && Clock::now() < deadline) {
+        auto rows = admin.execute(preparing);
+        if (!rows.empty()) {
+            preparing_pid = rows.text(0, 0);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    ASSERT_FALSE(preparing_pid.empty()) << service.process.log();
+    admin.execute("SELECT pg_terminate_backend(" + preparing_pid + ")");
+
+    // The process lives on: it serves 503 while the lock is held, then, once it is free,
+    // migrates and serves.
+    ASSERT_TRUE(service.process.wait_until_serving(service.port, std::chrono::seconds(30)))
+        << service.process.log();
+    HttpClient http(service.port);
+    EXPECT_EQ(http.get("/ready").status, 503u);
+    migrating.execute("SELECT pg_advisory_unlock(" + kMigrationLock + ")");
+    const auto ready_by = Clock::now() + std::chrono::seconds(20);
+    while (http.get("/ready").status != 200 && Clock::now() < ready_by)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(http.get("/ready").status, 200u) << service.process.log();
+    EXPECT_EQ(http.post("/flows/AfterLoss", R"({"user_name": "l"})").status, 200u);
+    EXPECT_NE(service.process.log().find("lost the connection"), std::string::npos)
+        << service.process.log();
+}
+
+TEST(PostgresFaults, MetricsShowThePoolAndTheDatabaseErrors) {
+    PrivateCluster cluster;
+    REQUIRE_PRIVATE_CLUSTER(cluster);
+    ASSERT_TRUE(cluster.start()) << cluster.why();
+    TempDir dir;
+    // One loop with two connections at most, and statements cut after 2 s.
+    Service service(cluster.url(), dir, {"MF_METADATA_DB_POOL_MAX=2"},
+                    {"--threads", "1", "--db-statement-timeout", "2"});
+    ASSERT_TRUE(service.process.wait_until_serving(service.port)) << service.process.log();
+    HttpClient http(service.port);
+    ASSERT_EQ(http.post("/flows/PoolFlow", R"({"user_name": "p"})").status, 200u);
+    EXPECT_GE(metric(service.port, "mf_db_pool_connections_open"), 1);
+    EXPECT_GE(metric(service.port, "mf_db_pool_connections_idle"), 1);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_requests_waiting"), 0);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="timeout"})"), 0);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="unavailable"})"), 0);
+
+    // Three writes blocked by a lock: two hold both connections, the third waits for one.
+    pg::BlockingConnection locker(cluster.url());
+    locker.execute("BEGIN");
+    locker.execute("LOCK TABLE runs_v3 IN ACCESS EXCLUSIVE MODE");
+    std::vector<std::thread> writers;
+    std::vector<unsigned> statuses(3);
+    for (int w = 0; w < 3; ++w) {
+        writers.emplace_back([&, w] {
+            statuses[w] = HttpClient(service.port)
+                              .post("/flows/PoolFlow/run", R"({"user_name": "p"})")
+                              .status;
+        });
+    }
+    double waiting = 0;
+    double idle = -1;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(1500);
+    while (waiting < 1 && Clock::now() < deadline) {
+        waiting = metric(service.port, "mf_db_pool_requests_waiting");
+        idle = metric(service.port, "mf_db_pool_connections_idle");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(waiting, 1) << "a request waiting for a connection";
+    EXPECT_EQ(idle, 0);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_connections_open"), 2);
+    for (auto& writer : writers) writer.join();
+    locker.execute("ROLLBACK");
+    for (unsigned status : statuses) EXPECT_EQ(status, 503u);
+    EXPECT_GE(metric(service.port, R"(mf_db_errors_total{kind="timeout"})"), 2);
+    EXPECT_EQ(metric(service.port, "mf_db_pool_requests_waiting"), 0);
+
+    ASSERT_TRUE(cluster.stop()) << cluster.why();
+    expect_unavailable(http.get("/flows/PoolFlow"));
+    EXPECT_GE(metric(service.port, R"(mf_db_errors_total{kind="unavailable"})"), 1);
+    EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="other"})"), 0);
 }
 
 }  // namespace

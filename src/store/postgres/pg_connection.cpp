@@ -31,6 +31,12 @@ ServerError server_error(const PGresult* result) {
                        error_field(result, PG_DIAG_MESSAGE_DETAIL)};
 }
 
+// Class 08 (connection exception), 57P (operator intervention: shutdown, crash recovery),
+// 53300 (too many connections) and no state at all (the link broke).
+bool is_unavailable(std::string_view state) {
+    return state.empty() || state.starts_with("08") || state.starts_with("57P") || state == "53300";
+}
+
 void log_notice(void*, const char* message) {
     spdlog::debug("PostgreSQL: {}", message);
 }
@@ -57,15 +63,22 @@ Error to_error(const ServerError& error) {
     if (error.sqlstate == kSerializationFailure)
         return Error::retry_conflict("Conflicting concurrent update, please retry");
     if (error.sqlstate == kDiskFull) return Error::storage_full("the database has no space left");
-    // Class 08 (connection exception), 57P (operator intervention: shutdown, crash
-    // recovery), 53300 (too many connections) and no state at all (the link broke).
-    const std::string_view state = error.sqlstate;
-    if (state.empty() || state.starts_with("08") || state.starts_with("57P") || state == "53300")
-        return Error::unavailable("the database is unavailable");
+    if (is_unavailable(error.sqlstate)) return Error::unavailable("the database is unavailable");
     // The statement ran past statement_timeout (or was cancelled by an operator): the
     // database is overloaded or a lock is held; the client retries later.
-    if (state == kQueryCanceled) return Error::unavailable("the database did not answer in time");
+    if (error.sqlstate == kQueryCanceled)
+        return Error::unavailable("the database did not answer in time");
     return Error::internal("database error");
+}
+
+std::optional<FailureKind> failure_kind(const ServerError& error) {
+    const std::string_view state = error.sqlstate;
+    if (state == kUniqueViolation || state == kForeignKeyViolation ||
+        state == kInvalidByteSequence || state == kSerializationFailure)
+        return std::nullopt;
+    if (is_unavailable(state)) return FailureKind::unavailable;
+    if (state == kQueryCanceled) return FailureKind::timeout;
+    return FailureKind::other;
 }
 
 Query& Query::placeholder(Param param) {
@@ -407,8 +420,13 @@ Rows BlockingConnection::execute(const std::string& sql,
     Rows rows(result);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        throw std::runtime_error(result ? error_field(result, PG_DIAG_MESSAGE_PRIMARY)
-                                        : std::string(PQerrorMessage(connection_)));
+        std::string message = result ? error_field(result, PG_DIAG_MESSAGE_PRIMARY)
+                                     : std::string(PQerrorMessage(connection_));
+        // The link broke or the server ended the session: no fault of the statement, and
+        // worth retrying as a database that cannot be reached is.
+        if (PQstatus(connection_) == CONNECTION_BAD)
+            throw ConnectionFailed("lost the connection to PostgreSQL: " + message);
+        throw std::runtime_error(message);
     }
     return rows;
 }

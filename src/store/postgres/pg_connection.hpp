@@ -41,6 +41,12 @@ struct ServerError {
 // logged and summarised.
 Error to_error(const ServerError& error);
 
+// How a failure counts among the store's DatabaseErrorCounts; nothing for the failures a
+// client causes or retries (a duplicate, a missing parent, text that is not UTF-8, a
+// conflict with a concurrent update).
+enum class FailureKind { unavailable, timeout, other };
+std::optional<FailureKind> failure_kind(const ServerError& error);
+
 // A parameter sent as text. `type` 0 lets the server infer it from where it is used.
 struct Param {
     std::optional<std::string> text;
@@ -181,7 +187,8 @@ public:
 };
 
 // Blocking execution of SQL scripts, for the command line and migrations (never on a
-// server worker thread). Throws std::runtime_error with the server's message.
+// server worker thread). Throws std::runtime_error with the server's message, or
+// ConnectionFailed when the connection is lost.
 class BlockingConnection {
 public:
     // Throws ConnectionFailed.

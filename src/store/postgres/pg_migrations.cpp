@@ -28,14 +28,15 @@ std::chrono::seconds retry_wait() {
         std::max(0, environment_count("MF_SERVICE_CONNECTION_RETRY_WAITTIME_SECONDS", 1)));
 }
 
-// Throws ConnectionFailed when the database cannot be reached, std::runtime_error when the
+// Throws ConnectionFailed when the database cannot be reached, MigrationLockBusy when
+// `give_up` ends the wait for another process's migrations, std::runtime_error when the
 // schema is refused or a migration fails.
-void prepare(const std::string& url, const SchemaSetup& setup) {
+void prepare(const std::string& url, const SchemaSetup& setup, const GiveUpWaiting& give_up) {
     BlockingConnection db(url);
     SchemaStatus status = read_schema_status(db);
     // Behind: perhaps another process starting at the same time is migrating the database.
     if (status.current_version != status.latest_version() && status.has_tables && !setup.migrate)
-        status = read_schema_status_after_migrations(db);
+        status = read_schema_status_after_migrations(db, give_up);
     if (status.current_version != status.latest_version()) {
         if (status.has_tables && !setup.migrate) {
             const std::string current = std::to_string(status.current_version);
@@ -52,7 +53,7 @@ void prepare(const std::string& url, const SchemaSetup& setup) {
                                      ": run `metadata-service migrate --database URL` first, or "
                                      "start with --migrate");
         }
-        apply_migrations(db);
+        apply_migrations(db, give_up);
     }
     if (setup.trigger_schema) create_notify_triggers(db, *setup.trigger_schema);
 }
@@ -101,11 +102,20 @@ private:
 SchemaPreparation::SchemaPreparation(std::string url, SchemaSetup setup)
     : url_(std::move(url)), setup_(std::move(setup)) {
     const int attempts = std::max(1, environment_count("MF_SERVICE_CONNECTION_RETRIES", 3));
+    // Another process's migrations (CREATE INDEX CONCURRENTLY may take hours) are waited for
+    // as long as a database that does not answer: then the service serves 503 meanwhile.
+    const auto stop_waiting_at = std::chrono::steady_clock::now() + attempts * retry_wait();
+    const GiveUpWaiting give_up = [stop_waiting_at] {
+        return std::chrono::steady_clock::now() >= stop_waiting_at;
+    };
     for (int attempt = 1;; ++attempt) {
         try {
-            prepare(url_, setup_);
+            prepare(url_, setup_, give_up);
             ready_ = true;
             return;
+        } catch (const MigrationLockBusy& e) {
+            spdlog::warn("{}; serving 503 until they are done", e.what());
+            break;
         } catch (const ConnectionFailed& e) {
             if (attempt >= attempts) {
                 spdlog::error("{}; serving 503 until the database answers (retrying every {} s)",
@@ -137,7 +147,11 @@ void SchemaPreparation::retry_until_ready() {
     while (!stop_requested_.wait_for(lock, wait, [this] { return stopping_; })) {
         lock.unlock();
         try {
-            prepare(url_, setup_);
+            // The wait for another process's migrations ends with the service.
+            prepare(url_, setup_, [this] {
+                std::lock_guard stopping_lock(mutex_);
+                return stopping_;
+            });
             ready_ = true;
             spdlog::info("the database is ready: serving");
             return;

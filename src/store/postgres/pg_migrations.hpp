@@ -29,8 +29,10 @@ struct SchemaSetup {
 // std::runtime_error when the schema is refused. Where the reference then dies because the
 // database cannot be reached, this returns, not ready(), and keeps trying on a thread of its
 // own at the same interval, so that a service can start before its database and serve 503
-// meanwhile. A schema refused later (the database came up at a version this build does
-// not know) is retried too, in case an operator migrates it.
+// meanwhile. The same when another process holds the migration lock (its migrations run) for
+// longer than those attempts would take; the thread's wait for it ends with this object, so
+// that a service stops promptly. A schema refused later (the database came up at a version
+// this build does not know) is retried too, in case an operator migrates it.
 class SchemaPreparation {
 public:
     SchemaPreparation(std::string url, SchemaSetup setup);

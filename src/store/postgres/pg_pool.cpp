@@ -35,6 +35,18 @@ private:
     asio::steady_timer& timer_;
 };
 
+// Counts itself in `count` for as long as it lives, for the same reason.
+class CountedScope {
+public:
+    explicit CountedScope(std::atomic<std::size_t>& count) : count_(count) { ++count_; }
+    ~CountedScope() { --count_; }
+    CountedScope(const CountedScope&) = delete;
+    CountedScope& operator=(const CountedScope&) = delete;
+
+private:
+    std::atomic<std::size_t>& count_;
+};
+
 }  // namespace
 
 asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
@@ -43,6 +55,7 @@ asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
         if (!idle_.empty()) {
             auto connection = std::move(idle_.back());
             idle_.pop_back();
+            publish();
             co_return Lease(*this, std::move(connection));
         }
         if (open_ < options_.max_connections) {
@@ -55,6 +68,7 @@ asio::awaitable<Result<Pool::Lease>> Pool::acquire() {
         boost::system::error_code ec;
         {
             QueuedTimer queued(waiters_, turn);
+            CountedScope waiting(waiting_);
             std::tie(ec) = co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
         }
         // A release cancels the timer of the first in line; expiry means none came in time.
@@ -75,6 +89,7 @@ asio::awaitable<Result<Ok>> Pool::fill() {
 asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_point deadline) {
     // Counted while it connects, so that concurrent requests do not open more than the most.
     ++open_;
+    publish();
     auto opened = co_await Connection::open(options_.conninfo, deadline);
     if (opened && options_.statement_timeout.count() > 0) {
         std::vector<Query> setup{
@@ -84,6 +99,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
     }
     if (!opened) {
         --open_;
+        publish();
         wake_one();
     }
     co_return opened;
@@ -195,7 +211,19 @@ void Pool::release(std::unique_ptr<Connection> connection) {
     } else {
         idle_.push_back(std::move(connection));
     }
+    publish();
     wake_one();
+}
+
+void Pool::publish() {
+    published_open_.store(open_, std::memory_order_relaxed);
+    published_idle_.store(idle_.size(), std::memory_order_relaxed);
+}
+
+PoolGauges Pool::gauges() const {
+    return PoolGauges{.open = published_open_.load(std::memory_order_relaxed),
+                      .idle = published_idle_.load(std::memory_order_relaxed),
+                      .waiting = waiting_.load(std::memory_order_relaxed)};
 }
 
 void Pool::wake_one() {
@@ -210,6 +238,18 @@ Pool& PoolSet::pool_for(const asio::any_io_executor& executor) {
     auto& pool = pools_[loop];
     if (!pool) pool = std::make_unique<Pool>(options_);
     return *pool;
+}
+
+PoolGauges PoolSet::gauges() {
+    PoolGauges sum;
+    std::lock_guard lock(mutex_);
+    for (const auto& [loop, pool] : pools_) {
+        const auto one = pool->gauges();
+        sum.open += one.open;
+        sum.idle += one.idle;
+        sum.waiting += one.waiting;
+    }
+    return sum;
 }
 
 }  // namespace mf::pg

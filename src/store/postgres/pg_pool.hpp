@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "store/postgres/pg_connection.hpp"
+#include "store/store.hpp"
 
 namespace mf::pg {
 
@@ -57,6 +59,9 @@ public:
     };
 
     std::chrono::seconds timeout() const { return options_.timeout; }
+
+    // Read from any thread, for /metrics: a moment's state, possibly a moment old.
+    PoolGauges gauges() const;
 
     // Runs read-only queries together with those of the loop's other requests that ask
     // before the loop's next turn, or while earlier batches are in flight: one write, one
@@ -103,6 +108,8 @@ private:
 
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
+    // Copies open_ and idle_ for gauges(), after each change of either.
+    void publish();
 
     const PoolOptions& options_;
     std::vector<std::unique_ptr<Connection>> idle_;
@@ -110,6 +117,9 @@ private:
     std::deque<boost::asio::steady_timer*> waiters_;
     Lane reads_;
     Lane writes_;
+    std::atomic<std::size_t> published_open_{0};
+    std::atomic<std::size_t> published_idle_{0};
+    std::atomic<std::size_t> waiting_{0};  // requests waiting for a connection
 };
 
 // A pool for each event loop that asks, created on first use.
@@ -118,6 +128,8 @@ public:
     explicit PoolSet(PoolOptions options) : options_(std::move(options)) {}
     // The pool of the loop `executor` belongs to.
     Pool& pool_for(const boost::asio::any_io_executor& executor);
+    // The sum over every loop's pool.
+    PoolGauges gauges();
 
 private:
     const PoolOptions options_;

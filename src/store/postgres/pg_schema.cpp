@@ -254,9 +254,11 @@ void apply(BlockingConnection& db, const Migration& migration) {
 // Polled rather than waited for: a session blocked in pg_advisory_lock() holds a snapshot,
 // and CREATE INDEX CONCURRENTLY in the session holding the lock waits for every snapshot, so
 // two starting replicas would deadlock.
-void take_migration_lock(BlockingConnection& db, const std::string& lock) {
+void take_migration_lock(BlockingConnection& db, const std::string& lock,
+                         const GiveUpWaiting& give_up) {
     for (int attempt = 0;; ++attempt) {
         if (db.execute("SELECT pg_try_advisory_lock(" + lock + ")").boolean(0, 0)) return;
+        if (give_up && give_up()) throw MigrationLockBusy();
         if (attempt % 50 == 0) spdlog::info("waiting for another process's migrations");
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -286,9 +288,10 @@ SchemaStatus read_schema_status(BlockingConnection& db) {
     return status;
 }
 
-SchemaStatus read_schema_status_after_migrations(BlockingConnection& db) {
+SchemaStatus read_schema_status_after_migrations(BlockingConnection& db,
+                                                 const GiveUpWaiting& give_up) {
     const std::string lock(kMigrationLock);
-    take_migration_lock(db, lock);
+    take_migration_lock(db, lock, give_up);
     try {
         auto status = read_schema_status(db);
         db.execute("SELECT pg_advisory_unlock(" + lock + ")");
@@ -299,9 +302,9 @@ SchemaStatus read_schema_status_after_migrations(BlockingConnection& db) {
     }
 }
 
-std::vector<std::int64_t> apply_migrations(BlockingConnection& db) {
+std::vector<std::int64_t> apply_migrations(BlockingConnection& db, const GiveUpWaiting& give_up) {
     const std::string lock(kMigrationLock);
-    take_migration_lock(db, lock);
+    take_migration_lock(db, lock, give_up);
     std::vector<std::int64_t> applied;
     try {
         ensure_goose_table(db);
@@ -311,6 +314,8 @@ std::vector<std::int64_t> apply_migrations(BlockingConnection& db) {
             spdlog::info("applying migration {}", migration.version);
             try {
                 apply(db, migration);
+            } catch (const ConnectionFailed&) {
+                throw;  // worth retrying, unlike a failed migration
             } catch (const std::exception& e) {
                 throw std::runtime_error("migration " + std::to_string(migration.version) +
                                          " failed: " + e.what());

@@ -98,6 +98,23 @@ public:
         }
     }
 
+    std::optional<PoolGauges> pool_gauges() override {
+        auto gauges = writers_.gauges();
+        if (readers_) {
+            const auto reading = readers_->gauges();
+            gauges.open += reading.open;
+            gauges.idle += reading.idle;
+            gauges.waiting += reading.waiting;
+        }
+        return gauges;
+    }
+
+    std::optional<DatabaseErrorCounts> database_errors() const override {
+        return DatabaseErrorCounts{.unavailable = unavailable_errors_.load(),
+                                   .timeout = timeout_errors_.load(),
+                                   .other = other_errors_.load()};
+    }
+
     void warm_up(const std::vector<asio::any_io_executor>& loops) override {
         if (!schema_ready()) return;
         for (const auto& loop : loops) {
@@ -504,6 +521,24 @@ private:
         co_await connection.run(rollback, deadline());
     }
 
+    void count_failure(const pg::Outcome& outcome) {
+        const auto* failure = std::get_if<pg::ServerError>(&outcome);
+        if (!failure) return;
+        const auto kind = pg::failure_kind(*failure);
+        if (!kind) return;
+        switch (*kind) {
+            case pg::FailureKind::unavailable:
+                ++unavailable_errors_;
+                break;
+            case pg::FailureKind::timeout:
+                ++timeout_errors_;
+                break;
+            case pg::FailureKind::other:
+                ++other_errors_;
+                break;
+        }
+    }
+
     asio::awaitable<Result<pg::Pool::Lease>> acquire(pg::PoolSet& pools) {
         if (!schema_ready()) co_return Error::unavailable("the database is not ready");
         auto executor = co_await asio::this_coro::executor;
@@ -515,16 +550,28 @@ private:
                                              const std::vector<Query>& queries) {
         notify_observer(queries);
         auto lease = co_await acquire(pools);
-        if (!lease) co_return pg::ServerError{"", lease.error().message, ""};
-        co_return co_await (*lease)->run(queries, deadline());
+        pg::Outcome outcome;
+        if (lease) {
+            outcome = co_await (*lease)->run(queries, deadline());
+        } else {
+            outcome = pg::ServerError{"", lease.error().message, ""};
+        }
+        count_failure(outcome);
+        co_return outcome;
     }
 
     // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read).
     asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
         notify_observer(queries);
-        if (!schema_ready()) co_return pg::ServerError{"", "the database is not ready", ""};
-        auto executor = co_await asio::this_coro::executor;
-        co_return co_await readers().pool_for(executor).read(queries);
+        pg::Outcome outcome;
+        if (schema_ready()) {
+            auto executor = co_await asio::this_coro::executor;
+            outcome = co_await readers().pool_for(executor).read(queries);
+        } else {
+            outcome = pg::ServerError{"", "the database is not ready", ""};
+        }
+        count_failure(outcome);
+        co_return outcome;
     }
 
     // Creates share a transaction with the other creates of the loop's turn (pg::Pool::write).
@@ -590,6 +637,9 @@ private:
     const std::shared_ptr<const pg::SchemaPreparation> schema_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
+    std::atomic<std::uint64_t> unavailable_errors_{0};
+    std::atomic<std::uint64_t> timeout_errors_{0};
+    std::atomic<std::uint64_t> other_errors_{0};
 };
 
 Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation mutation) {
@@ -602,6 +652,7 @@ Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation muta
     pg::from_run(select, "", path.flow_id, path.run);
     std::vector<Query> reading{Query("BEGIN ISOLATION LEVEL SERIALIZABLE"), std::move(select)};
     auto read = co_await connection.run(reading, deadline());
+    count_failure(read);
     if (auto* failure = std::get_if<pg::ServerError>(&read)) {
         co_await roll_back(connection);
         co_return tag_mutation_error(*failure);
@@ -622,6 +673,7 @@ Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation muta
     }
     writing.emplace_back("COMMIT");
     auto written = co_await connection.run(writing, deadline());
+    count_failure(written);
     if (auto* failure = std::get_if<pg::ServerError>(&written)) {
         co_await roll_back(connection);
         co_return tag_mutation_error(*failure);
