@@ -367,15 +367,17 @@ TEST(PostgresFaults, MetricsShowThePoolAndTheDatabaseErrors) {
     EXPECT_EQ(metric(service.port, R"(mf_db_errors_total{kind="unavailable"})"), 0);
 
     // Three writes blocked by a lock: two hold both connections, the third waits for one.
+    // (Flows, because their creates each take a connection of their own rather than share a
+    // transaction with the loop's other creates.)
     pg::BlockingConnection locker(cluster.url());
     locker.execute("BEGIN");
-    locker.execute("LOCK TABLE runs_v3 IN ACCESS EXCLUSIVE MODE");
+    locker.execute("LOCK TABLE flows_v3 IN ACCESS EXCLUSIVE MODE");
     std::vector<std::thread> writers;
     std::vector<unsigned> statuses(3);
     for (int w = 0; w < 3; ++w) {
         writers.emplace_back([&, w] {
             statuses[w] = HttpClient(service.port)
-                              .post("/flows/PoolFlow/run", R"({"user_name": "p"})")
+                              .post("/flows/Blocked" + std::to_string(w), R"({"user_name": "p"})")
                               .status;
         });
     }

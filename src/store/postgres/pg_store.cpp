@@ -583,9 +583,15 @@ private:
     // of its batch run again.
     asio::awaitable<pg::Outcome> write_queries(const std::vector<Query>& queries) {
         notify_observer(queries);
-        if (!schema_ready()) co_return pg::ServerError{"", "the database is not ready", ""};
-        auto executor = co_await asio::this_coro::executor;
-        co_return co_await writers_.pool_for(executor).write(queries);
+        pg::Outcome outcome;
+        if (schema_ready()) {
+            auto executor = co_await asio::this_coro::executor;
+            outcome = co_await writers_.pool_for(executor).write(queries);
+        } else {
+            outcome = pg::ServerError{"", "the database is not ready", ""};
+        }
+        count_failure(outcome);
+        co_return outcome;
     }
 
     template <class T>
