@@ -560,18 +560,26 @@ private:
         co_return outcome;
     }
 
-    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read).
-    asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
+    using Batching = asio::awaitable<pg::Outcome> (pg::Pool::*)(const std::vector<Query>&);
+
+    // Runs the queries with those of the loop's other requests that `batching` gathers.
+    asio::awaitable<pg::Outcome> batched_queries(pg::PoolSet& pools, Batching batching,
+                                                 const std::vector<Query>& queries) {
         notify_observer(queries);
         pg::Outcome outcome;
         if (schema_ready()) {
             auto executor = co_await asio::this_coro::executor;
-            outcome = co_await readers().pool_for(executor).read(queries);
+            outcome = co_await (pools.pool_for(executor).*batching)(queries);
         } else {
             outcome = pg::ServerError{"", "the database is not ready", ""};
         }
         count_failure(outcome);
         co_return outcome;
+    }
+
+    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read).
+    asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
+        return batched_queries(readers(), &pg::Pool::read, queries);
     }
 
     // Creates share a transaction with the other creates of the loop's turn (pg::Pool::write).
@@ -582,16 +590,7 @@ private:
     // exists (the client creates it at each run's start): a failure makes the other members
     // of its batch run again.
     asio::awaitable<pg::Outcome> write_queries(const std::vector<Query>& queries) {
-        notify_observer(queries);
-        pg::Outcome outcome;
-        if (schema_ready()) {
-            auto executor = co_await asio::this_coro::executor;
-            outcome = co_await writers_.pool_for(executor).write(queries);
-        } else {
-            outcome = pg::ServerError{"", "the database is not ready", ""};
-        }
-        count_failure(outcome);
-        co_return outcome;
+        return batched_queries(writers_, &pg::Pool::write, queries);
     }
 
     template <class T>
