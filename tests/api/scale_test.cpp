@@ -51,8 +51,10 @@ class StatementLog {
 public:
     StatementLog() {
         if (testing_postgres()) {
-            pg::set_query_observer([this](const std::string& sql, const auto& params) {
-                add(Statement{sql, params});
+            pg::set_query_observer([this](const pg::Query& query) {
+                Statement statement{query.text(), {}};
+                for (const auto& param : query.params()) statement.params.push_back(param.text);
+                add(std::move(statement));
             });
         } else {
             sqlite::set_statement_observer([this](const std::string& sql) { add({sql, {}}); });

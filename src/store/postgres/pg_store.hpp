@@ -13,8 +13,9 @@
 namespace mf {
 
 namespace pg {
+class Query;
 class SchemaPreparation;
-}
+}  // namespace pg
 
 struct PostgresOptions {
     std::string conninfo;                        // libpq URL or key=value list
@@ -41,10 +42,10 @@ struct PostgresOptions {
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
 
 namespace pg {
-// Every statement a store sends, with its parameters as text, is passed to the observer when
-// one is set: the query-plan test uses it to EXPLAIN the reads the client makes.
-using QueryObserver =
-    std::function<void(const std::string& sql, const std::vector<std::optional<std::string>>&)>;
+// Every statement a store sends, with its parameters and their types, is passed to the
+// observer when one is set: the query-plan tests use it to EXPLAIN the statements as the
+// store prepares them.
+using QueryObserver = std::function<void(const Query&)>;
 void set_query_observer(QueryObserver observer);
 }  // namespace pg
 
