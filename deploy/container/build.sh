@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The image's build stage, also run by CI (tests/deploy): installs the build packages of
+# The image's build stage: installs the build packages of
 # build-packages.txt (when missing; as root or via sudo), builds the release binary with the
 # project's own CMake (no tests), and installs it as PREFIX/bin/metadata-service, with the
 # image's health check script as PREFIX/bin/healthcheck.sh.
