@@ -88,10 +88,11 @@ apt_sources() {
   done | sed 's/^ *//; s/  */ /g' | awk '$2 ~ /^bookworm(-updates|-security|\/updates)?$/' | sort -u
 }
 
-# debian:12-slim as Debian's own image is made: a minbase bookworm with the apt settings of
-# Docker's Debian images (no package cache kept, no translations), pointing at the mirror.
-make_base() {
-  local tarball=$1 sources mirror rootfs="$work/rootfs"
+# A minbase bookworm from the mirror, as a tarball: the slow part, done once a week (so that the
+# base follows the mirror's security updates) and kept.
+debootstrap_tarball="$cache/debootstrap-bookworm.tar"
+debootstrap_base() {
+  local sources mirror rootfs="$work/rootfs"
   sources=$(apt_sources)
   mirror=$(awk '$2 == "bookworm" { print $1; exit }' <<<"$sources")
   [ -n "$mirror" ] || fail "no bookworm entry in /etc/apt/sources.list*"
@@ -99,36 +100,52 @@ make_base() {
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
   awk '{ print "deb " $1 " " $2 " main" }' <<<"$sources" >"$rootfs/etc/apt/sources.list"
-  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+  tar -C "$rootfs" --numeric-owner -cf "$debootstrap_tarball.new" .
+  mv "$debootstrap_tarball.new" "$debootstrap_tarball"
+  rm -rf "$rootfs"
+}
+
+# What makes Debian's debian:12-slim out of a minbase (Docker's Debian images): apt keeps no
+# package files, lists or translations, and dpkg leaves out documentation, manuals and locales.
+slim_base() {
+  cat >/etc/apt/apt.conf.d/docker-clean <<'EOF'
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
 APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 EOF
-  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
-  echo 'APT::AutoRemove::SuggestsImportant "false";' >"$rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
-  chroot "$rootfs" apt-get clean
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* "$rootfs"/tmp/*
-  tar -C "$rootfs" --numeric-owner -cf "$tarball.new" .
-  mv "$tarball.new" "$tarball"
-  rm -rf "$rootfs"
+  echo 'Acquire::Languages "none";' >/etc/apt/apt.conf.d/docker-no-languages
+  echo 'APT::AutoRemove::SuggestsImportant "false";' >/etc/apt/apt.conf.d/docker-autoremove-suggests
+  cat >/etc/dpkg/dpkg.cfg.d/docker <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+EOF
+  find /usr/share/doc -mindepth 1 -not -name copyright -not -type d -delete
+  find /usr/share/doc -mindepth 1 -type d -empty -delete
+  rm -rf /usr/share/man/* /usr/share/groff/* /usr/share/info/* /usr/share/lintian/* \
+    /usr/share/linda/* /usr/share/locale/* /var/cache/apt/*.bin /var/lib/apt/lists/* /var/log/* /tmp/*
 }
 
-# The base is remade once a week, so that it follows the mirror's security updates.
-base_tarball="$cache/debian-12-slim.tar"
 phase "base image"
 start=$SECONDS
-if [ -z "$(find "$base_tarball" -mtime -7 2>/dev/null)" ]; then
-  make_base "$base_tarball"
+[ -n "$(find "$debootstrap_tarball" -mtime -7 2>/dev/null)" ] || debootstrap_base
+# The image is remade when the tarball or the recipe changed.
+base_id=$( (sha256sum <"$debootstrap_tarball"; declare -f slim_base) | sha256sum | cut -c1-16)
+if [ "$(bah inspect --type image --format '{{index .ImageAnnotations "metadata-service.base"}}' "$base_image" 2>/dev/null)" != "$base_id" ]; then
   bah rmi -f "$base_image" >/dev/null 2>&1 || true
-fi
-base_id=$(sha256sum "$base_tarball" | cut -c1-16)
-if [ "$(bah inspect --type image --format '{{index .ImageAnnotations "org.opencontainers.image.base.digest"}}' "$base_image" 2>/dev/null)" != "$base_id" ]; then
   container=$(bah from scratch)
-  bah add "$container" "$base_tarball" / >/dev/null
+  containers+=("$container")
+  bah add "$container" "$debootstrap_tarball" / >/dev/null
+  bah run --isolation chroot "$container" -- bash -c "$(declare -f slim_base); slim_base"
   bah config --cmd bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --annotation "org.opencontainers.image.base.digest=$base_id" "$container"
-  bah commit --quiet --rm "$container" "$base_image" >/dev/null
+    --annotation "metadata-service.base=$base_id" "$container"
+  bah commit --quiet "$container" "$base_image" >/dev/null
 fi
 timings[base]=$((SECONDS - start))
 
@@ -221,9 +238,11 @@ run_in() {
   bah run --isolation chroot --user "$user" --workingdir "$workdir" "${env_args[@]}" "$container" -- "$@"
 }
 
+# The UI port is checked once the binary has a UI listener.
 new_container help_container
 ui_flag=""
-if run_in "$help_container" "${entrypoint[@]}" serve --help | grep -q -- '--ui-port'; then ui_flag=yes; fi
+serve_help=$(run_in "$help_container" "${entrypoint[@]}" serve --help)
+if grep -q -- '--ui-port' <<<"$serve_help"; then ui_flag=yes; fi
 
 # The process of the image's ENTRYPOINT among the descendants of buildah run's process.
 service_process() {

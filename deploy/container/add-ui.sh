@@ -41,7 +41,7 @@ verify() {
   local file=$1
   [ -n "$sha256" ] || return 0
   [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || fail "METAFLOW_UI_SHA256 is not a sha256 (64 lowercase hex digits): $sha256"
-  echo "$sha256  $file" | sha256sum --check --strict --quiet \
+  echo "$sha256  $file" | sha256sum --check --strict --status \
     || fail "$source_ref does not have sha256 $sha256"
 }
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The image's build stage: installs the build packages of
-# build-packages.txt (when missing; as root or via sudo), builds the release binary with the
-# project's own CMake (no tests), and installs it as PREFIX/bin/metadata-service, with the
-# image's health check script as PREFIX/bin/healthcheck.sh.
+# The image's build stages: installs the build packages of build-packages.txt (when missing;
+# as root or via sudo), builds the release binary with the project's own CMake (no tests), and
+# installs it as PREFIX/bin/metadata-service.
 #
 #   deploy/container/build.sh [PREFIX]      (default PREFIX: /usr/local)
 #   MF_BUILD_DIR   build directory (default: build-container)
@@ -36,5 +35,4 @@ cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_BUILD_
 cmake --build "$build_dir" --target metadata-service -j "$(nproc)"
 install -d "$prefix/bin"
 install -m 0755 -s "$build_dir/metadata-service" "$prefix/bin/metadata-service"
-install -m 0755 "$here/healthcheck.sh" "$prefix/bin/healthcheck.sh"
 "$prefix/bin/metadata-service" version

@@ -18,6 +18,6 @@ ping() {
 }
 
 ping "${MF_METADATA_PORT:-8080}"
-if [ "${1:-}" = --ui ] && /usr/local/bin/metadata-service serve --help | grep -q -- --ui-port; then
+if [ "${1:-}" = --ui ] && [[ "$(/usr/local/bin/metadata-service serve --help)" == *--ui-port* ]]; then
   ping "${MF_UI_METADATA_PORT:-8083}"
 fi
