@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, and runs every test twice, once in
 # the Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer; each
-# time on SQLite and again on PostgreSQL. Then the container image is built and run.
+# time on SQLite and again on PostgreSQL; and builds and runs the container image once.
 # MF_SKIP_SANITIZE=1 skips the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
