@@ -215,8 +215,8 @@ workdir=$(config '{{.OCIv1.Config.WorkingDir}}')
 exposed=$(config '{{range $port, $_ := .OCIv1.Config.ExposedPorts}}{{$port}} {{end}}')
 echo "image: ENTRYPOINT ${entrypoint[*]} CMD ${command[*]} USER $user WORKDIR $workdir EXPOSE $exposed"
 echo "image: ENV ${image_env[*]}"
-for port in 8080/tcp 8082/tcp 8083/tcp; do
-  [[ " $exposed " == *" $port "* ]] || fail "the image does not expose $port"
+for port in 8080 8082 8083; do
+  [[ " $exposed " =~ " $port"(/tcp)?" " ]] || fail "the image does not expose $port"
 done
 
 # new_container VAR [IMAGE]: a fresh container of the image (default: the one built) in VAR;
@@ -336,13 +336,14 @@ check_api() {
   fi
 }
 
-# What the run wrote into the container's file system (its overlay upper layer), other than
-# the working directory and what the runtime itself mounts.
-writes_outside_workdir() {
+# The files the runs wrote into the container's file system: its overlay upper layer, less
+# what the runtime itself mounts there.
+written_files() {
   local container=$1 upper
   upper="$(dirname "$(bah mount "$container")")/diff"
-  (cd "$upper" && find . -mindepth 1 \( -type f -o -type l -o -type p -o -type s \) | sed 's/^\.//') \
-    | grep -v -e "^$workdir/" -e '^/etc/hosts$' -e '^/etc/resolv.conf$' -e '^/etc/hostname$' -e '^/run/' || true
+  [ -d "$upper" ] || fail "no overlay upper layer at $upper"
+  (cd "$upper" && find . -mindepth 1 \( -type f -o -type l -o -type p -o -type s \)) | sed 's/^\.//' \
+    | grep -v -e '^/etc/hosts$' -e '^/etc/resolv.conf$' -e '^/etc/hostname$' -e '^/run/' || true
   bah umount "$container" >/dev/null
 }
 
@@ -352,10 +353,10 @@ new_container sqlite_container
 start_service "$sqlite_container"
 check_api "$sqlite_container"
 stop_service
-database=$(bah run --isolation chroot "$sqlite_container" -- ls "$workdir")
-grep -q 'metaflow-metadata.db' <<<"$database" || fail "no SQLite file in $workdir ($database)"
-check "SQLite database in $workdir: $(tr '\n' ' ' <<<"$database")"
-outside=$(writes_outside_workdir "$sqlite_container")
+written=$(written_files "$sqlite_container")
+grep -qx "$workdir/metaflow-metadata.db" <<<"$written" || fail "no SQLite database in $workdir: $written"
+check "wrote: $(tr '\n' ' ' <<<"$written")"
+outside=$(grep -v "^$workdir/" <<<"$written" || true)
 [ -z "$outside" ] || fail "the service wrote outside $workdir: $outside"
 check "wrote nothing outside $workdir"
 timings[sqlite]=$((SECONDS - start))
