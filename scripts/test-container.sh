@@ -195,13 +195,18 @@ if [ -d "$ui_build" ]; then
 else
   echo "no metaflow-ui build at $ui_build (MF_UI_BUILD_DIR): the image gets none"
 fi
-bah build --isolation chroot --layers --pull=never --quiet=false \
-  --ignorefile "$context/deploy/container/Dockerfile.dockerignore" \
-  -f "$context/deploy/container/Dockerfile" -t "$image" \
-  --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
-  "${ui_args[@]}" "$context" >"$work/build.log" 2>&1 \
-  || { tail -40 "$work/build.log"; fail "the image build"; }
-grep -E '^(STEP|COMMIT|--> Using cache)' "$work/build.log" | sed 's/^/  /' | cut -c1-140
+# The stages the runtime copies from are built first, each alone: buildah 1.28 may run the
+# runtime stage's COPY --from before a long build stage has finished. The whole build then
+# finds them in its layer cache.
+for target in build ui ""; do
+  bah build --isolation chroot --layers --pull=never \
+    --ignorefile "$context/deploy/container/Dockerfile.dockerignore" \
+    -f "$context/deploy/container/Dockerfile" ${target:+--target "$target"} -t "$image" \
+    --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
+    "${ui_args[@]}" "$context" >"$work/build.log" 2>&1 \
+    || { tail -40 "$work/build.log"; fail "the image build${target:+ (stage $target)}"; }
+  echo "  ${target:-the image}: $(grep -c 'STEP' "$work/build.log") steps, $(grep -c 'Using cache' "$work/build.log") from the layer cache"
+done
 timings[build]=$((SECONDS - start))
 
 # --- Running the image, as `docker run` does ------------------------------------------------
