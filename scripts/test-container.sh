@@ -205,7 +205,7 @@ for target in build ui ""; do
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
     "${ui_args[@]}" "$context" >"$work/build.log" 2>&1 \
     || { tail -40 "$work/build.log"; fail "the image build${target:+ (stage $target)}"; }
-  echo "  ${target:-the image}: $(grep -c 'STEP' "$work/build.log") steps, $(grep -c 'Using cache' "$work/build.log") from the layer cache"
+  echo "  ${target:-the image}: $(grep 'STEP' "$work/build.log" | grep -vc ': FROM ') steps, $(grep -c 'Using cache' "$work/build.log") from the layer cache"
 done
 timings[build]=$((SECONDS - start))
 
