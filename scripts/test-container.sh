@@ -199,7 +199,7 @@ fi
 # runtime stage's COPY --from before a long build stage has finished. The whole build then
 # finds them in its layer cache.
 for target in build ui ""; do
-  bah build --isolation chroot --layers --pull=never \
+  bah build --isolation chroot --layers --force-rm --pull=never \
     --ignorefile "$context/deploy/container/Dockerfile.dockerignore" \
     -f "$context/deploy/container/Dockerfile" ${target:+--target "$target"} -t "$image" \
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
