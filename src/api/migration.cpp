@@ -8,7 +8,8 @@
 namespace mf::api {
 namespace {
 
-// The build name the reference's migration service reports for a goose version (spec 9.2).
+// The build name the reference's migration service reports for a goose version
+// (docs/api.md#migration-api).
 std::string compatible_build(const SchemaStatus& status) {
     const std::int64_t version = status.current_version;
     if (version == 0 || version == 1) return "v_1_0_1";
