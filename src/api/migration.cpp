@@ -17,7 +17,8 @@ std::string compatible_build(const SchemaStatus& status) {
     for (auto known : status.known_versions) {
         if (known == version) return std::to_string(version);
     }
-    // The reference fails here with an unhandled exception: the framework's E6.
+    // The reference fails here with an unhandled exception: the framework's E6
+    // (docs/api.md#errors).
     throw std::runtime_error("unknown schema version " + std::to_string(version));
 }
 

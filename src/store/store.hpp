@@ -38,8 +38,9 @@ struct ArtifactScope {
 // Lists without paging (the legacy mode) return every row, in the same order as the
 // paginated mode unless a method says otherwise. Lists with `paging` set return up to paging.limit
 // + 1 rows in the paginated order (docs/api.md#pagination), strictly after the cursor; the API
-// layer uses the extra row to decide whether a next page exists. A store's connection pool, for
-// /metrics.
+// layer uses the extra row to decide whether a next page exists.
+
+// A store's connection pool, for /metrics.
 struct PoolGauges {
     std::size_t open = 0;     // connections open, idle or lent
     std::size_t idle = 0;     // open connections no request holds

@@ -29,7 +29,7 @@ namespace json = boost::json;
 inline constexpr const char* kServiceVersion = "2.5.1";
 inline constexpr const char* kTextPlain = "text/plain; charset=utf-8";
 inline constexpr const char* kVersionHeader = "metadata_service_version";
-// The exact heartbeat body the Metaflow client sends: a JSON string holding JSON (32 bytes).
+// The exact heartbeat reply body (docs/api.md#heartbeats): a JSON string holding JSON (32 bytes).
 inline constexpr std::string_view kHeartbeatBody = R"("{\"wait_time_in_seconds\": 10}")";
 
 // A server whose clock the test drives (TestServer::clock()). Built field by field:
@@ -85,7 +85,7 @@ inline json::value double_decoded(const HttpResponse& r) {
     return parse_json(string_of(r));
 }
 
-// The E2 shape: a JSON string holding {"err_msg": ...}.
+// The E2 shape (docs/api.md#errors): a JSON string holding {"err_msg": ...}.
 inline void expect_db_error(const HttpResponse& r, unsigned status) {
     EXPECT_EQ(r.status, status) << r.body;
     auto inner = double_decoded(r);
@@ -93,7 +93,7 @@ inline void expect_db_error(const HttpResponse& r, unsigned status) {
     EXPECT_TRUE(inner.as_object().contains("err_msg")) << r.body;
 }
 
-// The E1 shape: 404 with `{}` and the version header.
+// The E1 shape (docs/api.md#errors): 404 with `{}` and the version header.
 inline void expect_not_found(const HttpResponse& r) {
     EXPECT_EQ(r.status, 404u) << r.body;
     EXPECT_EQ(r.body, "{}");
@@ -101,13 +101,13 @@ inline void expect_not_found(const HttpResponse& r) {
     EXPECT_EQ(r.header("content-type"), kTextPlain);
 }
 
-// The E4 shape: a JSON string literal with exactly `text`.
+// The E4 shape (docs/api.md#errors): a JSON string literal with exactly `text`.
 inline void expect_text_error(const HttpResponse& r, unsigned status, std::string_view text) {
     EXPECT_EQ(r.status, status) << r.body;
     EXPECT_EQ(string_of(r), text) << r.body;
 }
 
-// The bad-request shape (docs/api.md#errors): 400, {"message": ...}, no version header.
+// The E5 shape (docs/api.md#errors): 400, {"message": ...}, no version header.
 inline void expect_register_first(const HttpResponse& r) {
     EXPECT_EQ(r.status, 400u) << r.body;
     auto value = r.json();
