@@ -329,7 +329,7 @@ TEST_F(ApiRuns, RunCursorCarriesTheNumericRunNumber) {
     EXPECT_EQ(json::value(cursor), json::value({{"ts_epoch", kT0 + 7}, {"run_number", 2}}));
 }
 
-TEST_F(ApiRuns, SpecCursorExampleSelectsOlderRuns) {
+TEST_F(ApiRuns, DocumentedCursorExampleSelectsOlderRuns) {
     // {"ts_epoch": 1718000000123, "run_number": 40}, the example cursor of docs/api.md#pagination.
     at(1'718'000'000'123);
     create_run(client, "HelloFlow");  // run 1: same ts, lower number: included
@@ -730,7 +730,7 @@ protected:
     }
 };
 
-TEST_F(ApiTagMutation, SpecExampleRemovesThenAddsAndSkipsSystemTags) {
+TEST_F(ApiTagMutation, DocumentedExampleRemovesThenAddsAndSkipsSystemTags) {
     auto r = mutate({{"tags_to_add", json::array{"reviewed", "user:alice"}},
                      {"tags_to_remove", json::array{"team:ml"}}});
     expect_ok_json(r);
