@@ -4,7 +4,7 @@
 # shared/conformance), a numbered section of a spec ("spec 6.3.4", "spec section 13", also
 # split over two lines), or an issue number ("issue 12", "issue #12", "(#12)", "fixes #12").
 # State the fact instead, or point to a document in docs/ (docs/api.md has the API).
-# Allowed: tests and CI (tests/, .ci/, scripts/test.sh) may read the metaflow-ui build from
+# Allowed: tests and CI (tests/, .ci/, scripts/test*.sh) may read the metaflow-ui build from
 # ../shared/ui/, which cannot be fetched here; tests/fixtures/README.md may say where each
 # fixture came from.
 #
@@ -26,7 +26,7 @@ function report(line_number, text, what) {
 # The pointers in one line (lower-cased), or "" when there is none.
 function pointer(line, file,    stripped) {
     stripped = line
-    if (file ~ /^(tests\/|\.ci\/|scripts\/test\.sh$)/) gsub(/(\.\.\/)+shared\/ui([^[:alnum:]_-]|$)/, "", stripped)
+    if (file ~ /^(tests\/|\.ci\/|scripts\/test[^\/]*\.sh$)/) gsub(/(\.\.\/)+shared\/ui([^[:alnum:]_-]|$)/, "", stripped)
     if (file != "tests/fixtures/README.md") {
         if (stripped ~ /(\.\.\/)+shared([^[:alnum:]_-]|$)/) return "path into ../shared"
         if (stripped ~ /(^|[^[:alnum:]_.-])shared\/(spec|conformance)/) return "path into shared/"
