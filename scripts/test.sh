@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 phase() {
   echo "== $1 (at $SECONDS s)"
 }
+# Pointers outside the repository (sections of a spec, the shared folder, issue numbers)
+# fail at once.
+phase "self-contained check"
+./scripts/check-self-contained.sh
 phase dependencies
 ./scripts/install-deps.sh
 # The npm dev dependencies of the deployment checks (package.json, package-lock.json).

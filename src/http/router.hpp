@@ -8,8 +8,8 @@
 
 namespace mf::http {
 
-// Maps method + path to a handler by exact route templates (spec 2.1): a `{name}` segment
-// matches one non-empty segment, percent-decoded; there is no trailing-slash folding.
+// Maps method + path to a handler by exact route templates (docs/api.md#conventions): a `{name}`
+// segment matches one non-empty segment, percent-decoded; there is no trailing-slash folding.
 class Router {
 public:
     explicit Router(std::string path_prefix = {});

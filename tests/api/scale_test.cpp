@@ -1,7 +1,7 @@
-// The reads the Metaflow client makes, over real HTTP, against the scale fixture of issue 5
-// (store/scale_fixture.hpp): counts, order and content of every list, the big lists streamed
-// in chunks with the same body as an unstreamed list, and on each backend every statement
-// of these reads served by an index. Correctness only: the benchmark (bench/scale.sh)
+// The reads the Metaflow client makes, over real HTTP, against the scale fixture (metadata-service
+// generate-fixture) (store/scale_fixture.hpp): counts, order and content of every list, the big
+// lists streamed in chunks with the same body as an unstreamed list, and on each backend every
+// statement of these reads served by an index. Correctness only: the benchmark (bench/scale.sh)
 // measures time and memory at full scale.
 //
 // The fixture's size comes from MF_TEST_SCALE_RUNS and MF_TEST_SCALE_FOREACH_TASKS; the

@@ -12,7 +12,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const deploy = (...parts) => path.join(root, 'deploy', ...parts);
 export const read = (file) => fs.readFileSync(file, 'utf8');
 
-// What issue 7 builds on but other engineers were still adding when the deployment was
+// What the deployment builds on but other engineers were still adding when the deployment was
 // written. A check on one of these that the binary does not have yet is skipped with a
 // message instead of failing; anything else the deployment uses must exist already. Everything
 // has landed (the PostgreSQL variables, MF_MIGRATION_PORT and `migrate` were the last), so the

@@ -18,13 +18,13 @@ JsonText json_column(const Rows& rows, int row, int column) {
     return rows.optional_text(row, column).value_or(kJsonNull);
 }
 
-// The verified owner (spec 4.2), written as the reference's index expression so that the
+// The verified owner (docs/api.md#objects), written as the reference's index expression so that the
 // index serves the `user` filter.
 constexpr std::string_view kRunOwner =
     "(CASE WHEN r.system_tags ? ('user:' || r.user_name) THEN r.user_name END)";
 
-// The derived run status (spec 7.6): OK's value cast to boolean decides, unless ATT is newer
-// than a false OK; without OK, the heartbeat does. Only the newest value is cast.
+// The derived run status (docs/api.md#run-status): OK's value cast to boolean decides, unless ATT
+// is newer than a false OK; without OK, the heartbeat does. Only the newest value is cast.
 Query& run_status(Query& query, std::int64_t now_s) {
     query.sql("(CASE (SELECT m.value");
     end_step_records(query, "attempt_ok").sql(" ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)");

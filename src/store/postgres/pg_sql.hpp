@@ -13,7 +13,7 @@
 #include "store/sql_columns.hpp"
 #include "store/store.hpp"
 
-// The SQL of the PostgreSQL store, on the reference's schema (spec 8), with the table
+// The SQL of the PostgreSQL store, on the reference's schema, with the table
 // aliases of store/sql_columns.hpp.
 namespace mf::pg {
 
@@ -36,7 +36,7 @@ Artifact artifact_row(const Rows& rows, int row);
 // A tag column's value: SQL NULL for JSON null, as the reference stores a missing list.
 std::optional<std::string> json_value(const JsonText& json);
 
-// Path keys (spec 3.3): a number matches run_number / task_id, a name run_id / task_name.
+// Path keys (docs/api.md#ids): a number matches run_number / task_id, a name run_id / task_name.
 Query& match_run(Query& query, const ObjectKey& run);
 // The run's number: the path's, or that of the run it names, as a scalar subquery that
 // PostgreSQL evaluates once, before the rest of the statement. So every table is read with
@@ -71,8 +71,8 @@ Query& limit(Query& query, const std::optional<Paging>& paging);
 Result<Query> runs_query(const std::string& flow_id, const RunQuery& run_query, std::int64_t now_s);
 Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query);
 
-// The heartbeat update of spec 7.5: the check and the write are one statement, so that of
-// two concurrent heartbeats only one can see the old value.
+// The heartbeat update (docs/api.md#heartbeats): the check and the write are one statement, so that
+// of two concurrent heartbeats only one can see the old value.
 Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64_t now_s);
 Query task_heartbeat(const TaskPath& path, std::int64_t now_s);
 

@@ -209,7 +209,7 @@ public:
     Async<MutatedTags> mutate_run_tags(RunPath path, TagMutation mutation) override;
 
     Async<Step> create_step(StepPath path, NewStep step) override {
-        // Steps always carry a string run id: the run's own, or else its number (spec 3.4).
+        // Steps always carry a string run id: the run's own, or else its number (docs/api.md#ids).
         Query insert;
         with_parent_run(insert, path.flow_id, path.run);
         insert.sql(
@@ -440,7 +440,7 @@ public:
             query.value(std::int64_t{*attempt});
         } else {
             // The latest attempt is the one of the task's highest-attempt artifact literally
-            // named "name", which Metaflow writes on every attempt (spec 6.7.2).
+            // named "name", which Metaflow writes on every attempt (docs/api.md#artifacts).
             query.sql("coalesce((SELECT max(b.attempt_id) FROM artifact_v3 b WHERE ");
             pg::task_key(query, "b", path).sql(" AND b.name = 'name'), 0)");
         }
@@ -679,7 +679,7 @@ private:
 };
 
 Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation mutation) {
-    // Read, decide and write in one SERIALIZABLE transaction (spec 6.3.5): of two
+    // Read, decide and write in one SERIALIZABLE transaction (docs/api.md#tag-mutation): of two
     // concurrent mutations of a run, one fails with 40001 and its client retries.
     auto lease = co_await acquire(writers_);
     if (!lease) co_return lease.take_error();

@@ -19,7 +19,7 @@ class SchemaPreparation;
 
 struct PostgresOptions {
     std::string conninfo;                        // libpq URL or key=value list
-    std::optional<std::string> reader_conninfo;  // reads go there when set (spec 7.9)
+    std::optional<std::string> reader_conninfo;  // reads go there when set
     // Each server thread has a pool of its own: these bound each of them, so a process holds
     // up to threads × pool_max connections (twice that with a reader pool).
     std::size_t pool_min = 1;          // opened when the server starts
