@@ -70,9 +70,12 @@ std::string uri_encode(std::string_view text, bool keep_slash) {
 
 Result<HttpResponse> http_fetch(const HttpRequest& request) {
     init_curl_once();
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    // One handle a thread, reset for each request: it keeps connections alive between them.
+    thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
+                                                                          curl_easy_cleanup);
     if (!curl) return Error::internal("libcurl could not start a transfer");
     CURL* handle = curl.get();
+    curl_easy_reset(handle);
     Transfer transfer{.max_body = request.max_body_bytes};
     curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);

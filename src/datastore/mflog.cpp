@@ -197,12 +197,15 @@ LogPage paginate_log(const std::vector<LogLine>& lines, std::size_t page, std::s
                      bool reverse) {
     LogPage result;
     page = std::max<std::size_t>(page, 1);
-    result.pages = limit ? std::max<std::size_t>(lines.size() / limit, 1) : 1;
-    if (result.pages < page) return result;
-    std::size_t offset = limit * (page - 1);
-    std::size_t count = limit ? limit : lines.size();
-    for (std::size_t i = offset; i < lines.size() && i < offset + count; ++i) {
-        std::size_t row = reverse ? lines.size() - 1 - i : i;
+    if (limit == 0) limit = std::max<std::size_t>(lines.size(), 1);
+    result.pages = std::max<std::size_t>((lines.size() + limit - 1) / limit, 1);
+    if (page > result.pages) return result;
+    // Reversed, page 1 is the last page of the forward paging, from its end.
+    std::size_t forward_page = reverse ? result.pages - page + 1 : page;
+    std::size_t first = limit * (forward_page - 1);
+    std::size_t last = std::min(lines.size(), first + limit);
+    for (std::size_t i = first; i < last; ++i) {
+        std::size_t row = reverse ? last - 1 - (i - first) : i;
         result.rows.push_back({row, &lines[row]});
     }
     return result;

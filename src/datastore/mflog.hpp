@@ -25,8 +25,8 @@ std::vector<LogLine> merge_mflogs(const std::vector<std::string>& files);
 std::vector<LogLine> legacy_log_lines(std::string_view text);
 
 // One page of a log as the reference's log cache returns it: rows keep their position in the
-// whole log; there are max(lines / limit, 1) pages (so a partial last page is not counted);
-// a page past them is empty; `reverse` reverses the whole log before paging.
+// whole log; there are ceil(lines / limit) pages, at least one; a page past them is empty.
+// Reversed, page 1 is the last page of the forward paging (which may be short), newest first.
 struct LogRow {
     std::size_t row;
     const LogLine* line;

@@ -215,7 +215,9 @@ Result<std::vector<std::string>> S3Store::list(std::string_view prefix) {
         if (!continuation.empty())
             query += "continuation-token=" + uri_encode(continuation, false) + "&";
         query += "delimiter=%2F&list-type=2&prefix=" + uri_encode(folder, false);
-        auto response = send({.url = bucket_url() + "/" + query}, what);
+        // Path-style listings name the bucket without a trailing '/', as S3 signs them.
+        bool path_style = !options_.endpoint_url.empty() || bucket_.find('.') != std::string::npos;
+        auto response = send({.url = bucket_url() + (path_style ? "" : "/") + query}, what);
         if (!response) return response.take_error();
         if (response->status != 200) return status_error(response->status, response->body, what);
         const std::string& xml = response->body;

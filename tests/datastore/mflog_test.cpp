@@ -48,18 +48,22 @@ TEST(LegacyLog, SplitsOnNewlinesWithoutTimeStamps) {
     EXPECT_FALSE(lines[0].timestamp_ms.has_value());
 }
 
-TEST(PaginateLog, CountsOnlyFullPagesAsTheReferenceDoes) {
+TEST(PaginateLog, PagesBackwardsFromTheLastForwardPage) {
     std::vector<LogLine> lines;
     for (int i = 0; i < 25; ++i) lines.push_back({i, std::to_string(i)});
     auto first = paginate_log(lines, 1, 10, false);
-    EXPECT_EQ(first.pages, 2u);
+    EXPECT_EQ(first.pages, 3u);
     ASSERT_EQ(first.rows.size(), 10u);
     EXPECT_EQ(first.rows[0].row, 0u);
+    auto newest = paginate_log(lines, 1, 10, true);
+    ASSERT_EQ(newest.rows.size(), 5u);  // the short last page, newest first
+    EXPECT_EQ(newest.rows[0].row, 24u);
+    EXPECT_EQ(newest.rows[4].row, 20u);
     auto reversed = paginate_log(lines, 2, 10, true);
     ASSERT_EQ(reversed.rows.size(), 10u);
-    EXPECT_EQ(reversed.rows[0].row, 14u);
-    EXPECT_EQ(reversed.rows[0].line->line, "14");
-    EXPECT_TRUE(paginate_log(lines, 3, 10, false).rows.empty());
+    EXPECT_EQ(reversed.rows[0].row, 19u);
+    EXPECT_EQ(reversed.rows[0].line->line, "19");
+    EXPECT_TRUE(paginate_log(lines, 4, 10, false).rows.empty());
     EXPECT_EQ(paginate_log(lines, 1, 0, false).rows.size(), 25u);
     EXPECT_EQ(paginate_log({}, 1, 1000, false).pages, 1u);
 }

@@ -24,7 +24,8 @@ std::string shown(const std::string& pickle) {
 TEST(Unpickle, ProtocolTwoSetsAndBytesAreValuesJsonCannotHold) {
     // Protocol 2 spells a set as builtins.set([...]) and bytes as _codecs.encode(str, 'latin1').
     EXPECT_EQ(shown("\x80\x02"
-                    "c__builtin__\nset\nq\x00]q\x01(K\x01K\x02K\x01e\x85q\x02Rq\x03."s),
+                    "c__builtin__\nset\nq\x00]q\x01(K\x01K\x02K\x01"
+                    "e\x85q\x02Rq\x03."s),
               "TypeError: Object of type set is not JSON serializable");
     auto set = unpickle(
         "\x80\x02"

@@ -162,9 +162,9 @@ TEST_F(S3Datastore, ReadsMatchTheReferenceAsOnLocalDisk) {
     EXPECT_EQ(check_dags(*datastore), 13);
     EXPECT_EQ(check_logs(*datastore), 34);
     EXPECT_EQ(check_log_downloads(*datastore), 6);
-    EXPECT_EQ(check_cards(*datastore), 10);
-    EXPECT_EQ(check_artifact_contents(*datastore), 367);
-    EXPECT_EQ(check_task_refinement(*datastore), 100);
+    EXPECT_EQ(check_cards(*datastore), 7);
+    EXPECT_EQ(check_artifact_contents(*datastore), 237);
+    EXPECT_EQ(check_task_refinement(*datastore), 90);
 }
 
 TEST_F(S3Datastore, UnsignedRequestsAndAWrongSecretAreRefused) {

@@ -66,11 +66,18 @@ int check_artifact_contents(const Datastore& datastore) {
             auto content = datastore.artifact_content(task, attempt, name, max_processable_bytes);
             SCOPED_TRACE(label_of(exchange) + " " + task.pathspec() + "/" + name);
             if (const auto* expected = row.if_contains("content")) {
-                ASSERT_TRUE(content.ok()) << content.error().id << ": " << content.error().message;
+                if (!(content.ok())) {
+                    ADD_FAILURE() << "expected content.ok()" << content.error().id << ": "
+                                  << content.error().message;
+                    continue;
+                }
                 EXPECT_EQ(*content, expected->as_string().c_str());
             } else {
                 const auto& error = row.at("postprocess_error").as_object();
-                ASSERT_FALSE(content.ok());
+                if (content.ok()) {
+                    ADD_FAILURE() << "expected not content.ok()";
+                    continue;
+                }
                 EXPECT_EQ(content.error().id, error.at("id").as_string().c_str());
                 EXPECT_EQ(content.error().message, error.at("detail").as_string().c_str());
             }
@@ -87,9 +94,15 @@ int check_parameters(const Datastore& datastore) {
         auto segments = target_segments(target_of(exchange));
         auto task = parameters_task(segments[1], run_folder(segments[1], segments[3]));
         SCOPED_TRACE(label_of(exchange));
-        ASSERT_TRUE(task.has_value());
+        if (!(task.has_value())) {
+            ADD_FAILURE() << "expected task.has_value()";
+            continue;
+        }
         auto parameters = datastore.parameters(*task);
-        ASSERT_TRUE(parameters.ok()) << parameters.error().message;
+        if (!(parameters.ok())) {
+            ADD_FAILURE() << "expected parameters.ok()" << parameters.error().message;
+            continue;
+        }
         EXPECT_EQ(boost::json::value(*parameters),
                   exchange.at("response_json").as_object().at("data"));
         ++compared;
@@ -104,9 +117,15 @@ int check_dags(const Datastore& datastore) {
         auto segments = target_segments(target_of(exchange));
         auto task = parameters_task(segments[1], run_folder(segments[1], segments[3]));
         SCOPED_TRACE(label_of(exchange));
-        ASSERT_TRUE(task.has_value());
+        if (!(task.has_value())) {
+            ADD_FAILURE() << "expected task.has_value()";
+            continue;
+        }
         auto dag = datastore.dag(*task);
-        ASSERT_TRUE(dag.ok()) << dag.error().message;
+        if (!(dag.ok())) {
+            ADD_FAILURE() << "expected dag.ok()" << dag.error().message;
+            continue;
+        }
         EXPECT_EQ(*dag, exchange.at("response_json").as_object().at("data"));
         ++compared;
     }
@@ -131,7 +150,10 @@ int check_logs(const Datastore& datastore) {
         bool reverse = query.count("_order") && query["_order"].rfind("-row", 0) == 0;
         SCOPED_TRACE(label_of(exchange) + " " + target);
         auto lines = datastore.log(task_of_target(segments), attempt, stream);
-        ASSERT_TRUE(lines.ok()) << lines.error().message;
+        if (!(lines.ok())) {
+            ADD_FAILURE() << "expected lines.ok()" << lines.error().message;
+            continue;
+        }
         auto result = paginate_log(*lines, page, limit, reverse);
         boost::json::array rows;
         for (const auto& row : result.rows) {
@@ -159,7 +181,10 @@ int check_log_downloads(const Datastore& datastore) {
         auto stream = segments[9] == "out" ? LogStream::out : LogStream::err;
         SCOPED_TRACE(label_of(exchange));
         auto lines = datastore.log(task_of_target(segments), attempt, stream);
-        ASSERT_TRUE(lines.ok()) << lines.error().message;
+        if (!(lines.ok())) {
+            ADD_FAILURE() << "expected lines.ok()" << lines.error().message;
+            continue;
+        }
         std::string text;
         for (std::size_t i = 0; i < lines->size(); ++i) {
             if (i) text += "\n";
@@ -188,8 +213,14 @@ int check_task_refinement(const Datastore& datastore) {
             SCOPED_TRACE(label_of(exchange) + " " + task.pathspec());
             auto refinement = datastore.refine_task(task, attempt, max_processable_bytes);
             if (const auto* label = row.if_contains("foreach_label")) {
-                ASSERT_TRUE(refinement.ok()) << refinement.error().message;
-                ASSERT_TRUE(refinement->foreach_index.has_value());
+                if (!(refinement.ok())) {
+                    ADD_FAILURE() << "expected refinement.ok()" << refinement.error().message;
+                    continue;
+                }
+                if (!(refinement->foreach_index.has_value())) {
+                    ADD_FAILURE() << "expected refinement->foreach_index.has_value()";
+                    continue;
+                }
                 auto id = row.at("task_id").is_int64()
                               ? std::to_string(row.at("task_id").as_int64())
                               : std::string(row.at("task_id").as_string());
@@ -220,7 +251,10 @@ int check_cards(const Datastore& datastore) {
             if (expected.empty()) continue;  // the reference's card process was not ready yet
             SCOPED_TRACE(label_of(exchange));
             auto cards = datastore.cards(task_of_target(segments));
-            ASSERT_TRUE(cards.ok()) << cards.error().message;
+            if (!(cards.ok())) {
+                ADD_FAILURE() << "expected cards.ok()" << cards.error().message;
+                continue;
+            }
             std::set<std::string> ours, theirs;
             for (const auto& card : *cards) {
                 ours.insert(card.type + "/" + card.id.value_or("null") + "/" + card.hash);
@@ -240,17 +274,26 @@ int check_cards(const Datastore& datastore) {
             SCOPED_TRACE(label_of(exchange));
             auto data = datastore.card_data(task_of_target(segments), segments[9]);
             if (status_of(exchange) == 200) {
-                ASSERT_TRUE(data.ok()) << data.error().message;
+                if (!(data.ok())) {
+                    ADD_FAILURE() << "expected data.ok()" << data.error().message;
+                    continue;
+                }
                 EXPECT_EQ(*data, exchange.at("response_json"));
             } else {
-                ASSERT_FALSE(data.ok());
+                if (data.ok()) {
+                    ADD_FAILURE() << "expected not data.ok()";
+                    continue;
+                }
                 EXPECT_EQ(data.error().kind, ErrorKind::not_found);
             }
             ++compared;
         }
         if (label_of(exchange) == "cards:list-no-cards-task") {
             auto cards = datastore.cards(task_of_target(segments));
-            ASSERT_TRUE(cards.ok());
+            if (!(cards.ok())) {
+                ADD_FAILURE() << "expected cards.ok()";
+                continue;
+            }
             EXPECT_TRUE(cards->empty());
             ++compared;
         }
