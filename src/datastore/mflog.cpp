@@ -1,5 +1,7 @@
 #include "datastore/mflog.hpp"
 
+#include "datastore/utf8.hpp"
+
 #include <algorithm>
 #include <ctime>
 #include <tuple>
@@ -63,36 +65,18 @@ std::optional<std::int64_t> stamp_ms(std::string_view stamp) {
     return static_cast<std::int64_t>(seconds * 1000);
 }
 
+// As the client decodes log text, strictly, but repairing rather than failing.
 std::string valid_utf8(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t extra = lead < 0x80             ? 0
-                            : (lead & 0xe0) == 0xc0 ? 1
-                            : (lead & 0xf0) == 0xe0 ? 2
-                            : (lead & 0xf8) == 0xf0 ? 3
-                                                    : 9;
-        bool ok = extra != 9 && text.size() - i > extra;
-        std::uint32_t code = extra == 0 ? lead : lead & (0x3fu >> extra);
-        for (std::size_t k = 1; ok && k <= extra; ++k) {
-            auto next = static_cast<unsigned char>(text[i + k]);
-            ok = (next & 0xc0) == 0x80;
-            code = (code << 6) | (next & 0x3fu);
-        }
-        static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-        if (ok && extra != 9 &&
-            (code < smallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))) {
-            ok = false;
-        }
-        if (ok) {
-            out.append(text.substr(i, extra + 1));
-            i += extra + 1;
+    for (std::size_t i = 0; i < text.size();) {
+        auto character = next_utf8(text, i);
+        if (character.valid && !(character.code >= 0xd800 && character.code <= 0xdfff)) {
+            out.append(text.substr(i, character.length));
         } else {
             out += "\xef\xbf\xbd";
-            ++i;
         }
+        i += character.length;
     }
     return out;
 }

@@ -1,5 +1,7 @@
 #include "datastore/pickle.hpp"
 
+#include "datastore/utf8.hpp"
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -190,36 +192,10 @@ private:
 
     // UTF-8 as Python's 'surrogatepass' handler accepts it (encoded surrogates allowed).
     static bool valid_utf8(std::string_view text) {
-        std::size_t i = 0;
-        while (i < text.size()) {
-            auto lead = static_cast<unsigned char>(text[i]);
-            if (lead < 0x80) {
-                ++i;
-                continue;
-            }
-            std::size_t extra;
-            std::uint32_t code;
-            if ((lead & 0xe0) == 0xc0) {
-                extra = 1;
-                code = lead & 0x1fu;
-            } else if ((lead & 0xf0) == 0xe0) {
-                extra = 2;
-                code = lead & 0x0fu;
-            } else if ((lead & 0xf8) == 0xf0) {
-                extra = 3;
-                code = lead & 0x07u;
-            } else {
-                return false;
-            }
-            if (text.size() - i <= extra) return false;
-            for (std::size_t k = 1; k <= extra; ++k) {
-                auto next = static_cast<unsigned char>(text[i + k]);
-                if ((next & 0xc0) != 0x80) return false;
-                code = (code << 6) | (next & 0x3fu);
-            }
-            static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-            if (code < smallest[extra] || code > 0x10ffff) return false;
-            i += extra + 1;
+        for (std::size_t i = 0; i < text.size();) {
+            auto character = next_utf8(text, i);
+            if (!character.valid) return false;
+            i += character.length;
         }
         return true;
     }

@@ -24,8 +24,8 @@ enum class PyKind : std::uint8_t {
     str,    // `text` holds UTF-8
     bytes,  // `text` holds the bytes
     list,
-    tuple,
-    dict,  // `items` holds key, value, key, value, ... in insertion order
+    tuple,  // `text` names the class of a tuple subclass (a namedtuple), else empty
+    dict,   // `items` holds key, value, key, value, ... in insertion order
     set,
     frozenset,
     object,    // any other class, decoded only far enough to name it (`text`)

@@ -23,7 +23,7 @@ struct S3Options {
 // A datastore under an S3 URL ("s3://bucket/prefix"), read with SigV4-signed requests.
 class S3Store final : public ObjectStore {
 public:
-    // nullopt if `url` is not of the form s3://bucket[/prefix].
+    // nullptr if `url` is not of the form s3://bucket[/prefix].
     static std::unique_ptr<S3Store> open(const std::string& url, S3Options options,
                                          std::shared_ptr<AwsCredentialChain> credentials);
 

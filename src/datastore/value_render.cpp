@@ -1,5 +1,7 @@
 #include "datastore/value_render.hpp"
 
+#include "datastore/utf8.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -241,9 +243,9 @@ public:
             out += python_str_repr(text);
         }
     }
-    void begin_array() { open('[', false); }
+    void begin_array() { open('['); }
     void end_array() { close(']'); }
-    void begin_object() { open('{', true); }
+    void begin_object() { open('{'); }
     void end_object() { close('}'); }
     void key(const std::string& text) {
         prefix();
@@ -273,7 +275,7 @@ private:
         prefix();
         out += text;
     }
-    void open(char bracket, bool) {
+    void open(char bracket) {
         prefix();
         out.push_back(bracket);
         frames_.push_back({});
@@ -411,16 +413,9 @@ std::string python_str_repr(std::string_view utf8) {
     std::string out(1, quote);
     std::size_t i = 0;
     while (i < utf8.size()) {
-        auto lead = static_cast<unsigned char>(utf8[i]);
-        std::size_t length = lead < 0x80             ? 1
-                             : (lead & 0xe0) == 0xc0 ? 2
-                             : (lead & 0xf0) == 0xe0 ? 3
-                                                     : 4;
-        length = std::min(length, utf8.size() - i);
-        std::uint32_t code = length == 1 ? lead : lead & (0xffu >> (length + 1));
-        for (std::size_t k = 1; k < length; ++k) {
-            code = (code << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3fu);
-        }
+        auto character = next_utf8(utf8, i);
+        std::uint32_t code = character.code;
+        std::size_t length = character.length;
         if (code == static_cast<unsigned char>(quote) || code == '\\') {
             out.push_back('\\');
             out.push_back(static_cast<char>(code));

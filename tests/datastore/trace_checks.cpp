@@ -87,49 +87,42 @@ int check_artifact_contents(const Datastore& datastore) {
     return compared;
 }
 
-int check_parameters(const Datastore& datastore) {
+namespace {
+
+// Replays the exchanges of a run-level read (parameters, DAG) from the run's `_parameters`
+// task, comparing with the recorded `data`.
+template <class Read>
+int check_run_reads(std::string_view prefix, Read read) {
     int compared = 0;
     for (const auto& exchange : trace_exchanges()) {
-        if (!family(exchange, "run-parameters") || status_of(exchange) != 200) continue;
+        if (!family(exchange, prefix) || status_of(exchange) != 200) continue;
         auto segments = target_segments(target_of(exchange));
         auto task = parameters_task(segments[1], run_folder(segments[1], segments[3]));
         SCOPED_TRACE(label_of(exchange));
-        if (!(task.has_value())) {
-            ADD_FAILURE() << "expected task.has_value()";
+        if (!task) {
+            ADD_FAILURE() << "no _parameters task";
             continue;
         }
-        auto parameters = datastore.parameters(*task);
-        if (!(parameters.ok())) {
-            ADD_FAILURE() << "expected parameters.ok()" << parameters.error().message;
+        auto value = read(*task);
+        if (!value.ok()) {
+            ADD_FAILURE() << value.error().message;
             continue;
         }
-        EXPECT_EQ(boost::json::value(*parameters),
-                  exchange.at("response_json").as_object().at("data"));
+        EXPECT_EQ(boost::json::value(*value), exchange.at("response_json").as_object().at("data"));
         ++compared;
     }
     return compared;
 }
 
+}  // namespace
+
+int check_parameters(const Datastore& datastore) {
+    return check_run_reads("run-parameters",
+                           [&](const TaskPath& task) { return datastore.parameters(task); });
+}
+
 int check_dags(const Datastore& datastore) {
-    int compared = 0;
-    for (const auto& exchange : trace_exchanges()) {
-        if (!family(exchange, "dag") || status_of(exchange) != 200) continue;
-        auto segments = target_segments(target_of(exchange));
-        auto task = parameters_task(segments[1], run_folder(segments[1], segments[3]));
-        SCOPED_TRACE(label_of(exchange));
-        if (!(task.has_value())) {
-            ADD_FAILURE() << "expected task.has_value()";
-            continue;
-        }
-        auto dag = datastore.dag(*task);
-        if (!(dag.ok())) {
-            ADD_FAILURE() << "expected dag.ok()" << dag.error().message;
-            continue;
-        }
-        EXPECT_EQ(*dag, exchange.at("response_json").as_object().at("data"));
-        ++compared;
-    }
-    return compared;
+    return check_run_reads("dag", [&](const TaskPath& task) { return datastore.dag(task); });
 }
 
 int check_logs(const Datastore& datastore) {
