@@ -19,16 +19,20 @@ ninja -C "$dir" -j "$(nproc)" fuzz_targets >/dev/null
 
 work=$dir/fuzz
 rm -rf "$work/seeds"
-mkdir -p "$work/artifacts" "$work/corpus/http" "$work/corpus/json"
+mkdir -p "$work/artifacts" "$work/corpus/http" "$work/corpus/json" "$work/corpus/pickle"
 python3 tests/fuzz/make_corpus.py tests/fixtures/reference-trace.jsonl "$work/seeds"
+# The pickle target's seeds: every artifact blob real flows wrote, inflated to its pickle.
+python3 tests/fuzz/make_pickle_corpus.py tests/fixtures/ui-datastore "$work/seeds/pickle"
 
 status=0
-for target in http json; do
+for target in http json pickle; do
+  dict=tests/fuzz/http.dict
+  [ "$target" = pickle ] && dict=tests/fuzz/pickle.dict
   log=$work/$target.log
   started=$SECONDS
   # -timeout: one input running this long is a hang; -rss_limit_mb: a leak or runaway growth.
   if ! "$dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-      -timeout=10 -rss_limit_mb=3072 -dict=tests/fuzz/http.dict \
+      -timeout=10 -rss_limit_mb=3072 -dict="$dict" \
       -artifact_prefix="$work/artifacts/$target-" \
       "$work/corpus/$target" "$work/seeds/$target" >"$log" 2>&1; then
     status=1

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-contrib
+  libssl-dev libcurl4-openssl-dev zlib1g-dev libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-contrib
   libspdlog-dev libfmt-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3 python3-prometheus-client

@@ -23,6 +23,9 @@ enum class ErrorKind {
 struct Error {
     ErrorKind kind;
     std::string message;
+    // The reference UI's name for this failure where it shows one (e.g. "MetaflowS3AccessDenied",
+    // "artifact-too-large"); empty for the metadata API, which has none.
+    std::string id;
 
     static Error not_found(std::string m = {}) { return {ErrorKind::not_found, std::move(m)}; }
     static Error missing_parent(std::string m) { return {ErrorKind::missing_parent, std::move(m)}; }
@@ -36,6 +39,10 @@ struct Error {
     static Error unavailable(std::string m) { return {ErrorKind::unavailable, std::move(m)}; }
     static Error storage_full(std::string m) { return {ErrorKind::storage_full, std::move(m)}; }
     static Error internal(std::string m) { return {ErrorKind::internal, std::move(m)}; }
+    Error with_id(std::string ui_id) && {
+        id = std::move(ui_id);
+        return std::move(*this);
+    }
 };
 
 }  // namespace mf

@@ -1,0 +1,295 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "datastore/http_fetch.hpp"
+#include "datastore/s3_store.hpp"
+#include "datastore/trace_checks.hpp"
+#include "datastore/trace_support.hpp"
+#include "datastore/worker_pool.hpp"
+
+extern char** environ;
+
+namespace mf::datastore::testing {
+namespace {
+
+constexpr const char* key_id = "AKIDDATASTORETEST";
+constexpr const char* secret = "datastore-test-secret";
+constexpr const char* bucket = "mf-test-bucket";
+
+// A loopback port nothing listens on at the moment of the call.
+std::uint16_t free_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The S3 server of s3_server.mjs, started once for the suite on free loopback ports.
+class S3Server {
+public:
+    S3Server() {
+        folder_ = std::filesystem::temp_directory_path() /
+                  ("mf-s3-" + std::to_string(getpid()) + "-" + std::to_string(free_port()));
+        std::filesystem::create_directories(folder_ / "objects");
+        port = free_port();
+        credentials_port = free_port();
+        std::string script =
+            (std::filesystem::path(MF_TEST_FIXTURES).parent_path() / "datastore" / "s3_server.mjs")
+                .string();
+        std::vector<std::string> arguments = {
+            "node", script, "--port", std::to_string(port), "--credentials-port",
+            std::to_string(credentials_port), "--dir", (folder_ / "objects").string(), "--seed",
+            fixture_root().string(), "--bucket", bucket, "--prefix", "metaflow", "--key-id", key_id,
+            "--secret", secret,
+            // Shorter than the chain's refresh margin: each use fetches them again.
+            "--token-expires-in", "300"};
+        std::vector<char*> argv;
+        for (auto& argument : arguments) argv.push_back(argument.data());
+        argv.push_back(nullptr);
+        log_ = folder_ / "server.log";
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+        int error = posix_spawnp(&pid_, "node", &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (error != 0) throw std::runtime_error("cannot start node");
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (read_file(log_).find("ready") != std::string::npos) return;
+            if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = -1;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        throw std::runtime_error("the S3 server did not start: " + read_file(log_));
+    }
+    ~S3Server() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+        }
+        std::error_code ignored;
+        std::filesystem::remove_all(folder_, ignored);
+    }
+
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
+    std::string credentials_url() const {
+        return "http://127.0.0.1:" + std::to_string(credentials_port) + "/credentials";
+    }
+    int credentials_handed_out() const {
+        auto answer =
+            http_fetch({.url = "http://127.0.0.1:" + std::to_string(credentials_port) + "/count"});
+        return answer.ok() ? std::stoi(answer->body) : -1;
+    }
+    std::filesystem::path folder() const { return folder_; }
+
+    std::uint16_t port = 0;
+    std::uint16_t credentials_port = 0;
+
+private:
+    std::filesystem::path folder_;
+    std::filesystem::path log_;
+    pid_t pid_ = -1;
+};
+
+class S3Datastore : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { server_ = new S3Server(); }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+
+    // The environment the service would run in, pointing at the test's server.
+    std::map<std::string, std::string> environment() const {
+        return {{"METAFLOW_DATASTORE_SYSROOT_S3", std::string("s3://") + bucket + "/metaflow"},
+                {"METAFLOW_S3_ENDPOINT_URL", server_->endpoint()},
+                {"AWS_EC2_METADATA_DISABLED", "true"},
+                {"HOME", server_->folder().string()}};
+    }
+    static EnvLookup lookup(std::map<std::string, std::string> values) {
+        return [values = std::move(values)](const std::string& name) -> std::optional<std::string> {
+            auto found = values.find(name);
+            if (found == values.end()) return std::nullopt;
+            return found->second;
+        };
+    }
+    std::shared_ptr<Datastore> open(std::map<std::string, std::string> values) const {
+        auto datastore = Datastore::from_environment(lookup(std::move(values)));
+        EXPECT_TRUE(datastore.ok());
+        EXPECT_TRUE(datastore.ok() && *datastore);
+        return datastore.ok() ? *datastore : nullptr;
+    }
+    std::map<std::string, std::string> with_environment_keys() const {
+        auto values = environment();
+        values["AWS_ACCESS_KEY_ID"] = key_id;
+        values["AWS_SECRET_ACCESS_KEY"] = secret;
+        return values;
+    }
+
+    static S3Server* server_;
+};
+S3Server* S3Datastore::server_ = nullptr;
+
+const TaskPath linear_start{"AccLinear_ui", "1", "start", "2"};
+
+TEST_F(S3Datastore, ReadsMatchTheReferenceAsOnLocalDisk) {
+    auto datastore = open(with_environment_keys());
+    ASSERT_TRUE(datastore);
+    EXPECT_EQ(datastore->objects().root_url(), std::string("s3://") + bucket + "/metaflow");
+    EXPECT_EQ(check_parameters(*datastore), 14);
+    EXPECT_EQ(check_dags(*datastore), 13);
+    EXPECT_EQ(check_logs(*datastore), 34);
+    EXPECT_EQ(check_log_downloads(*datastore), 6);
+    EXPECT_EQ(check_cards(*datastore), 7);
+    EXPECT_EQ(check_artifact_contents(*datastore), 237);
+    EXPECT_EQ(check_task_refinement(*datastore), 90);
+}
+
+TEST_F(S3Datastore, UnsignedRequestsAndAWrongSecretAreRefused) {
+    auto unsigned_read = http_fetch({.url = server_->endpoint() + "/" + bucket +
+                                            "/metaflow/AccLinear_ui/1/start/2/0.data.json"});
+    ASSERT_TRUE(unsigned_read.ok());
+    EXPECT_EQ(unsigned_read->status, 403);
+
+    auto values = with_environment_keys();
+    values["AWS_SECRET_ACCESS_KEY"] = "not-the-secret";
+    auto datastore = open(values);
+    ASSERT_TRUE(datastore);
+    auto artifacts = datastore->artifacts(linear_start, 0);
+    ASSERT_FALSE(artifacts.ok());
+    EXPECT_EQ(artifacts.error().id, "MetaflowS3AccessDenied");
+    EXPECT_NE(artifacts.error().message.find("SignatureDoesNotMatch"), std::string::npos)
+        << artifacts.error().message;
+}
+
+TEST_F(S3Datastore, MissingObjectsAreNotFound) {
+    auto datastore = open(with_environment_keys());
+    ASSERT_TRUE(datastore);
+    auto artifacts = datastore->artifacts({"AccLinear_ui", "1", "start", "99999"}, 0);
+    ASSERT_FALSE(artifacts.ok());
+    EXPECT_EQ(artifacts.error().kind, ErrorKind::not_found);
+    EXPECT_EQ(artifacts.error().id, "MetaflowS3NotFound");
+    auto size = datastore->log_size({"AccRetry_ui", "5", "flaky", "49"}, 0, LogStream::err);
+    ASSERT_TRUE(size.ok()) << size.error().message;
+    EXPECT_EQ(*size, 5182u);
+}
+
+TEST_F(S3Datastore, CredentialsFromTheSharedFileAndProfile) {
+    auto file = server_->folder() / "credentials";
+    std::ofstream(file) << "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+                        << "[ci]\naws_access_key_id = " << key_id
+                        << "\naws_secret_access_key = " << secret << "\n";
+    auto values = environment();
+    values["AWS_SHARED_CREDENTIALS_FILE"] = file.string();
+    values["AWS_PROFILE"] = "ci";
+    AwsCredentialChain chain(lookup(values));
+    auto credentials = chain.get();
+    ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+    EXPECT_EQ(credentials->source, "shared-credentials-file");
+    auto datastore = open(values);
+    ASSERT_TRUE(datastore);
+    auto content = datastore->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_TRUE(content.ok()) << content.error().message;
+    EXPECT_EQ(content->substr(0, 1), "{");
+
+    values.erase("AWS_PROFILE");  // the default profile's keys are wrong
+    auto refused = open(values)->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
+}
+
+TEST_F(S3Datastore, CredentialsFromAContainerEndpointAreRefreshedBeforeExpiry) {
+    auto values = environment();
+    values["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = server_->credentials_url();
+    values["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "test-container-token";
+    int before = server_->credentials_handed_out();
+    auto datastore = open(values);
+    ASSERT_TRUE(datastore);
+    auto first = datastore->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    auto second = datastore->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    // They expire in 5 minutes, inside the 10-minute refresh margin: every request refreshes.
+    EXPECT_GE(server_->credentials_handed_out() - before, 2);
+
+    values["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong-token";
+    auto refused = open(values)->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
+}
+
+TEST_F(S3Datastore, LongLivedCredentialsAreFetchedOnce) {
+    AwsCredentialChain chain(
+        lookup({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server_->credentials_url()},
+                {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "test-container-token"}}),
+        std::chrono::seconds(60));
+    int before = server_->credentials_handed_out();
+    ASSERT_TRUE(chain.get().ok());
+    ASSERT_TRUE(chain.get().ok());
+    EXPECT_EQ(server_->credentials_handed_out() - before, 1);
+    EXPECT_EQ(chain.get()->session_token, "container-session-token");
+}
+
+TEST_F(S3Datastore, AnUnreachableEndpointFailsAfterBoundedRetries) {
+    auto credentials = std::make_shared<AwsCredentialChain>(lookup(with_environment_keys()));
+    S3Options options{.endpoint_url = "http://127.0.0.1:" + std::to_string(free_port()),
+                      .max_attempts = 3,
+                      .first_backoff = std::chrono::milliseconds(1)};
+    auto store = S3Store::open(std::string("s3://") + bucket + "/metaflow", options, credentials);
+    ASSERT_TRUE(store);
+    auto read = store->read("AccLinear_ui/1/start/2/0.data.json", 1 << 20);
+    ASSERT_FALSE(read.ok());
+    EXPECT_EQ(read.error().id, "MetaflowS3Exception");
+    EXPECT_EQ(read.error().kind, ErrorKind::unavailable);
+}
+
+TEST_F(S3Datastore, WorkRunsOnThePoolAndResumesOnTheCallersLoop) {
+    auto datastore = open(with_environment_keys());
+    ASSERT_TRUE(datastore);
+    WorkerPool pool(2);
+    boost::asio::io_context loop;
+    std::thread::id loop_thread, worker_thread, resumed_thread;
+    std::optional<Result<boost::json::value>> dag;
+    boost::asio::co_spawn(
+        loop,
+        [&]() -> boost::asio::awaitable<void> {
+            loop_thread = std::this_thread::get_id();
+            dag = co_await pool.run([&] {
+                worker_thread = std::this_thread::get_id();
+                return datastore->dag({"AccLinear_ui", "1", "_parameters", "1"});
+            });
+            resumed_thread = std::this_thread::get_id();
+        },
+        boost::asio::detached);
+    loop.run();
+    ASSERT_TRUE(dag.has_value());
+    ASSERT_TRUE(dag->ok());
+    EXPECT_EQ(dag->value().as_object().at("file"), "acc_linear.py");
+    EXPECT_NE(worker_thread, loop_thread);
+    EXPECT_EQ(resumed_thread, loop_thread);
+}
+
+}  // namespace
+}  // namespace mf::datastore::testing
