@@ -53,6 +53,10 @@ void Router::add_routes_of(const Router& other, std::string_view mount, std::str
         if (route.method != method) continue;
         add(route.method, std::string(mount) + route.route_template, route.handler);
     }
+    // Any other path under the mount is the mounted API's: 404, and 405 for other methods.
+    add(method, std::string(mount) + "/{path*}", [](Request&) -> boost::asio::awaitable<Reply> {
+        co_return plain_error(404, "404: Not Found");
+    });
 }
 
 void Router::set_fallback(std::string_view method, std::string_view route_name, Handler handler) {

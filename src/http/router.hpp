@@ -18,7 +18,8 @@ public:
 
     void add(std::string_view method, std::string_view route_template, Handler handler);
     // Adds the routes of `other` whose method is `method`, each under `mount` (e.g. the
-    // metadata API read-only under "/metadata"); this router's prefix applies to them.
+    // metadata API read-only under "/metadata"); this router's prefix applies to them. Other
+    // paths under the mount answer 404, other methods 405.
     void add_routes_of(const Router& other, std::string_view mount, std::string_view method);
     // The handler of a `method` request whose path no route matches, reported as route
     // `route_name` (a single-page application's catch-all); other methods then get 405.

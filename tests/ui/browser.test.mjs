@@ -63,11 +63,11 @@ function watch(page, uiPort) {
   return seen;
 }
 
-async function serveUi(t, backend) {
+async function serveUi(t, backend, extra = []) {
   const apiPort = await freePort();
   const uiPort = await freePort();
   const args = ['serve', '--host', '127.0.0.1', '--port', String(apiPort), '--ui-port', String(uiPort),
-    '--ui-dir', uiBuild(), '--migration-port', '0', '--log-level', 'warning'];
+    '--ui-dir', uiBuild(), '--migration-port', '0', '--log-level', 'warning', ...extra];
   const env = { PATH: process.env.PATH };
   if (backend === 'postgres') {
     const database = postgresDatabase(t);
@@ -128,3 +128,27 @@ for (const backend of ['sqlite', 'postgres']) {
     assert.deepEqual(seen.errors, [], context);
   });
 }
+
+test('with API keys, a browser logs in to the UI by HTTP Basic with a read-only key', { timeout: 120000 }, async (t) => {
+  const reason = skipReason();
+  if (reason) {
+    t.skip(reason);
+    return;
+  }
+  const { uiPort } = await serveUi(t, 'sqlite', ['--api-keys', 'viewer:view-secret read-only']);
+  const refused = await get(uiPort, '/');
+  assert.equal(refused.status, 401);
+
+  const { browser, close } = await launchBrowser();
+  t.after(close);
+  const page = await browser.newPage();
+  await page.authenticate({ username: 'anyone', password: 'view-secret' });
+  const seen = watch(page, uiPort);
+  await page.goto(`http://127.0.0.1:${uiPort}/`, { waitUntil: 'networkidle2', timeout: 60000 });
+  await page.waitForFunction(() => document.querySelector('#root')?.children.length > 0, { timeout: 30000 });
+  const context = `API calls: ${JSON.stringify(seen.api)}\npage errors: ${seen.errors.join('\n')}`;
+  assert.deepEqual(seen.errors, [], context);
+  for (const route of ['/features', '/version', '/links']) {
+    assert.ok(seen.api.some((call) => call.path === route && call.status === 200), `${route} did not succeed\n${context}`);
+  }
+});

@@ -76,6 +76,7 @@ TEST(UiListener, MetadataApiIsReadableUnderMetadataAndReadOnly) {
     EXPECT_EQ(heartbeat.status, 405u);
     EXPECT_EQ(api.get("/flows/Other").status, 404u);
     EXPECT_EQ(ui.get("/metadata/metrics").status, 404u);
+    EXPECT_EQ(ui.request("PATCH", "/metadata/no/such/route", "{}").status, 405u);
 }
 
 TEST(UiListener, KeysAreRequiredByHeaderOrHttpBasic) {
