@@ -11,6 +11,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3 python3-prometheus-client
   buildah debootstrap
+  chromium  # the browser test of the web UI drives it (puppeteer-core)
 )
 missing=()
 for package in "${packages[@]}"; do
