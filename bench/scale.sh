@@ -44,7 +44,7 @@ run=$(echo "$load" | awk '/big run/ {gsub(",", "", $5); print $5}')
 task=$(echo "$load" | awk '/first foreach task/ {print $NF}')
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning &
+"$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning --ui-port 0 &
 server=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 100); do curl -sf "$base/ping" >/dev/null && break; sleep 0.1; done

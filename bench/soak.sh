@@ -40,7 +40,7 @@ case $backend in
 esac
 
 port=$(pg_cluster_free_port)
-"$binary" serve --host 127.0.0.1 --port "$port" "${options[@]}" --log-level warning \
+"$binary" serve --host 127.0.0.1 --port "$port" "${options[@]}" --log-level warning --ui-port 0 \
   >"$dir/server.log" 2>&1 &
 server=$!
 base=http://127.0.0.1:$port
