@@ -6,9 +6,10 @@ packages=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-contrib
-  libspdlog-dev libfmt-dev libcli11-dev
+  libspdlog-dev libfmt-dev libcli11-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3 python3-prometheus-client
+  chromium  # the browser test of the web UI drives it (puppeteer-core)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -7,6 +7,9 @@
 #include "api/version.hpp"
 #include "http/server.hpp"
 #include "store/open.hpp"
+#include "ui/database_routes.hpp"
+#include "ui/routes.hpp"
+#include "ui/settings.hpp"
 
 namespace mf {
 
@@ -26,9 +29,20 @@ struct Service::Impl {
     api::MigrationContext migration_context;
     http::Router migration_router;
     std::unique_ptr<http::Server> migration_server;
+    // The UI listener runs on the API server's workers, whose event loops the store serves.
+    ui::Settings ui_settings;
+    std::unique_ptr<ui::Plugins> ui_plugins;
+    std::unique_ptr<ui::StaticBundle> ui_bundle;
+    std::unique_ptr<ui::Context> ui_context;
+    std::unique_ptr<ui::DatabaseContext> ui_database;
+    http::Router ui_router;
+    std::optional<std::size_t> ui_listener;
 
     Impl(ServeConfig c, const Clock& k)
-        : config(std::move(c)), clock(k), api_router(config.path_prefix) {}
+        : config(std::move(c)),
+          clock(k),
+          api_router(config.path_prefix),
+          ui_router(config.path_prefix) {}
 
     bool draining() const { return api && api->draining(); }
 
@@ -43,6 +57,40 @@ struct Service::Impl {
             policy.rate_limit = std::make_shared<http::RateLimiter>(security.rate_limit, burst);
         }
         return policy;
+    }
+
+    // The UI's routes, the metadata API's reads under /metadata, and the static UI.
+    void build_ui_routes() {
+        const auto& ui = config.ui;
+        ui_settings = ui::settings_from_environment(config.path_prefix);
+        if (!ui.static_dir.empty()) {
+            ui_bundle = std::make_unique<ui::StaticBundle>(ui.static_dir, ui_settings.page);
+            spdlog::info("UI: serving the build in {} ({} files)", ui.static_dir,
+                         ui_bundle->file_count());
+        }
+        ui_plugins = std::make_unique<ui::Plugins>(ui.plugins_dir);
+        ui_context = std::make_unique<ui::Context>(
+            ui::Context{*store, clock, ui_settings, *ui_plugins, [this] { return draining(); }});
+        ui_database = std::make_unique<ui::DatabaseContext>(
+            ui::DatabaseContext{store->ui_reader(), clock, ui::status_thresholds_from_environment(),
+                                ui::base_url_from_environment()});
+        ui::add_database_routes(ui_router, *ui_database);
+        ui::add_routes(ui_router, *ui_context);
+        ui_router.add_routes_of(api_router, "/metadata", "GET");
+        ui::add_static_routes(ui_router, ui_bundle.get(), config.path_prefix);
+    }
+
+    // The UI listener's options: the API's limits, timeouts, metrics and TLS, its own
+    // address and networks; keys also by HTTP Basic, for browsers.
+    http::ServerOptions ui_options() const {
+        auto options = config.server;
+        if (!config.ui.host.empty()) options.host = config.ui.host;
+        options.port = config.ui.port;
+        options.name = "ui";
+        options.access = api_policy();
+        options.access.allow = http::CidrList(config.ui.allow_cidrs);
+        options.access.basic_auth = true;
+        return options;
     }
 
     // The reference's migration service, on its own port, for a store that has migrations.
@@ -112,6 +160,7 @@ struct Service::Impl {
                 "gateway in front of the service checks keys.");
         }
         api::add_routes(api_router, *context);
+        if (config.ui.port) build_ui_routes();
         auto& metrics_routes = security.metrics_port ? metrics_router : api_router;
         metrics_routes.add("GET", "/metrics", http::metrics_handler(metrics));
 
@@ -132,6 +181,7 @@ struct Service::Impl {
             }
         }
         api = std::make_unique<http::Server>(config.server, api_router);
+        if (config.ui.port) ui_listener = api->add_listener(ui_options(), ui_router);
         if (security.metrics_port) {
             auto options = config.server;
             options.port = security.metrics_port;
@@ -161,6 +211,11 @@ void Service::start() {
     if (impl_->migration_server) impl_->migration_server->start();
     spdlog::info("serving on ({}, {}) with database {}", impl_->config.server.host, api_port(),
                  mask_secrets(impl_->config.database));
+    if (impl_->ui_listener) {
+        const auto& ui = impl_->config.ui;
+        spdlog::info("serving the UI on ({}, {})",
+                     ui.host.empty() ? impl_->config.server.host : ui.host, ui_port());
+    }
 }
 
 void Service::stop() {
@@ -186,6 +241,9 @@ void Service::reload_keys() {
 
 std::uint16_t Service::api_port() const {
     return impl_->api->port();
+}
+std::uint16_t Service::ui_port() const {
+    return impl_->ui_listener ? impl_->api->port(*impl_->ui_listener) : 0;
 }
 std::uint16_t Service::tls_port() const {
     return impl_->tls ? impl_->tls->port() : 0;

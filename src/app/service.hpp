@@ -26,6 +26,7 @@ public:
     void reload_keys();
 
     std::uint16_t api_port() const;
+    std::uint16_t ui_port() const;         // 0 when the UI listener is off
     std::uint16_t tls_port() const;        // 0 when no separate TLS listener runs
     std::uint16_t metrics_port() const;    // 0 when /metrics is on the API port
     std::uint16_t migration_port() const;  // 0 when the store has no migration API

@@ -4,6 +4,32 @@
 #include <fmt/ranges.h>
 
 namespace mf {
+namespace {
+
+void add_ui_options(CLI::App& command, UiConfig& ui) {
+    command.add_option("--ui-port", ui.port, "Port of the web UI and its API (0: off)")
+        ->envname("MF_UI_METADATA_PORT")
+        ->capture_default_str();
+    command.add_option("--ui-host", ui.host, "Address the UI listens on (default: --host)")
+        ->envname("MF_UI_METADATA_HOST");
+    command
+        .add_option("--ui-dir", ui.static_dir,
+                    "Folder of a metaflow-ui build to serve (default: a page saying how)")
+        ->envname("MF_UI_STATIC_DIR")
+        ->check(CLI::ExistingDirectory);
+    command
+        .add_option("--ui-allow-cidr", ui.allow_cidrs,
+                    "Only these networks may use the UI (repeatable; default: any)")
+        ->envname("MF_UI_ALLOW_CIDRS")
+        ->delimiter(',');
+    command
+        .add_option("--ui-plugins-dir", ui.plugins_dir,
+                    "Folder of UI plugins, one folder each with its manifest.json (default: none)")
+        ->envname("MF_UI_PLUGINS_DIR")
+        ->check(CLI::ExistingDirectory);
+}
+
+}  // namespace
 
 void add_serve_options(CLI::App& command, ServeConfig& config) {
     command.set_config("--config", "", "Read options from this file (TOML or INI)");
@@ -125,6 +151,7 @@ void add_serve_options(CLI::App& command, ServeConfig& config) {
                     "Requests allowed in a burst above the rate (default: twice the rate)")
         ->envname("MF_METADATA_RATE_BURST")
         ->check(CLI::NonNegativeNumber);
+    add_ui_options(command, config.ui);
 }
 
 std::string mask_secrets(std::string_view text) {
@@ -185,6 +212,11 @@ std::string describe(const ServeConfig& c) {
     line("metrics-port", s.metrics_port);
     line("rate-limit", s.rate_limit);
     line("rate-burst", s.rate_burst);
+    line("ui-port", c.ui.port);
+    line("ui-host", c.ui.host.empty() ? c.server.host : c.ui.host);
+    line("ui-dir", c.ui.static_dir.empty() ? "(none)" : c.ui.static_dir);
+    line("ui-allow-cidr", list(c.ui.allow_cidrs));
+    line("ui-plugins-dir", c.ui.plugins_dir.empty() ? "(none)" : c.ui.plugins_dir);
     return out;
 }
 

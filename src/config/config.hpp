@@ -24,6 +24,16 @@ struct SecurityConfig {
     double rate_burst = 0;           // 0: twice the rate
 };
 
+// The web UI's listener: the UI's API, the metadata API read-only under /metadata and the
+// static UI, on the API's worker threads.
+struct UiConfig {
+    std::uint16_t port = 8083;  // 0: no UI listener
+    std::string host;           // empty: the API's host
+    std::string static_dir;     // a metaflow-ui build; empty: `/` says how to point at one
+    std::vector<std::string> allow_cidrs;  // empty: every address
+    std::string plugins_dir;               // UI plugins, one folder each; empty: none
+};
+
 // Everything `serve` can be told, from flags, the environment variables of the reference
 // service (spec 10), or a config file (--config, TOML or INI with the flags' long names).
 struct ServeConfig {
@@ -32,6 +42,7 @@ struct ServeConfig {
     std::string path_prefix;
     std::string log_level = "info";
     SecurityConfig security;
+    UiConfig ui;
     // PostgreSQL (spec 9): apply pending migrations to a database at an older version.
     bool migrate = false;
     // The migration API's listener (spec 9.3), run beside the API with a PostgreSQL store;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <random>
 
+#include <openssl/evp.h>
+
 #include "http/problem.hpp"
 
 namespace mf::http {
@@ -64,6 +66,33 @@ std::string utc_timestamp() {
     auto seconds = std::chrono::floor<std::chrono::seconds>(now);
     auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds).count();
     return fmt::format("{:%FT%T}.{:03}Z", seconds, millis);
+}
+
+// The password of an `Authorization: Basic` header; nothing for other schemes or bad base64.
+std::optional<std::string> basic_password(std::string_view authorization) {
+    constexpr std::string_view scheme = "basic ";
+    if (authorization.size() <= scheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) {
+            return std::nullopt;
+        }
+    }
+    auto encoded = authorization.substr(scheme.size());
+    while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+    while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+    if (encoded.empty() || encoded.size() % 4 != 0) return std::nullopt;
+    std::string decoded(encoded.size() / 4 * 3, '\0');
+    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                       reinterpret_cast<const unsigned char*>(encoded.data()),
+                                       static_cast<int>(encoded.size()));
+    if (length < 0) return std::nullopt;
+    // EVP_DecodeBlock counts the bytes the padding stands for.
+    std::size_t padding = 0;
+    for (auto it = encoded.rbegin(); it != encoded.rend() && *it == '='; ++it) ++padding;
+    decoded.resize(static_cast<std::size_t>(length) - padding);
+    auto colon = decoded.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    return decoded.substr(colon + 1);
 }
 
 bool is_read(const std::string& method) {
@@ -176,17 +205,36 @@ ip::address Pipeline::client_address(const Request& request, const ip::address& 
     return client;
 }
 
+Reply Pipeline::key_refusal(std::string_view detail) const {
+    auto reply = refusal(401, "Unauthorized", detail);
+    if (policy_.basic_auth) {
+        reply.headers.emplace_back("WWW-Authenticate",
+                                   R"(Basic realm="Metaflow", charset="UTF-8")");
+    }
+    return reply;
+}
+
 std::optional<Reply> Pipeline::check_key(Request& request, std::string& key_name) const {
     if (!policy_.keys || policy_.keys->empty()) return std::nullopt;
     for (const auto& open : policy_.open_routes) {
         if (request.route == open) return std::nullopt;
     }
-    const auto* presented = request.header("x-api-key");
+    std::optional<std::string> presented;
+    if (const auto* header = request.header("x-api-key")) {
+        presented = *header;
+    } else if (policy_.basic_auth) {
+        if (const auto* authorization = request.header("authorization")) {
+            presented = basic_password(*authorization);
+        }
+    }
     if (!presented) {
-        return refusal(401, "Unauthorized", "an API key is required (header x-api-key)");
+        return key_refusal(policy_.basic_auth
+                               ? "an API key is required (header x-api-key, or as the password "
+                                 "of HTTP Basic authentication)"
+                               : "an API key is required (header x-api-key)");
     }
     auto key = policy_.keys->find(*presented);
-    if (!key) return refusal(401, "Unauthorized", "the API key is not valid");
+    if (!key) return key_refusal("the API key is not valid");
     key_name = key->name;
     if (key->role == KeyRole::read_only && !is_read(request.method)) {
         return refusal(403, "Forbidden", "the API key '" + key->name + "' may only read");

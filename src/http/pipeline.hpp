@@ -22,6 +22,9 @@ struct AccessPolicy {
     std::shared_ptr<KeyRing> keys;                     // null or empty: no key needed
     std::shared_ptr<RateLimiter> rate_limit;           // null: unlimited
     std::vector<std::string> open_routes = {"/ping"};  // never need a key
+    // Also take the key as the password of HTTP Basic authentication (any user name), and
+    // ask for it with WWW-Authenticate, so that a person can log in from a browser.
+    bool basic_auth = false;
 };
 
 // What every request goes through, in this order: request id, address check, routing, key
@@ -40,6 +43,7 @@ public:
 
 private:
     std::optional<Reply> check_key(Request& request, std::string& key_name) const;
+    Reply key_refusal(std::string_view detail) const;
     std::optional<Reply> check_rate(const Request& request, const std::string& key_name) const;
     boost::asio::awaitable<Reply> route(Request& request);
 

@@ -24,6 +24,10 @@ bool is_parameter(std::string_view segment) {
     return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+bool is_rest(std::string_view segment) {
+    return is_parameter(segment) && segment.ends_with("*}");
+}
+
 Reply plain_error(unsigned status, std::string body) {
     Reply reply;
     reply.status = status;
@@ -44,10 +48,26 @@ void Router::add(std::string_view method, std::string_view route_template, Handl
     routes_.push_back(std::move(route));
 }
 
+void Router::add_routes_of(const Router& other, std::string_view mount, std::string_view method) {
+    for (const auto& route : other.routes_) {
+        if (route.method != method) continue;
+        add(route.method, std::string(mount) + route.route_template, route.handler);
+    }
+}
+
+void Router::set_fallback(std::string_view method, std::string_view route_name, Handler handler) {
+    fallback_ = Route{std::string(method), std::string(route_name), {}, std::move(handler)};
+}
+
 bool Router::matches(const Route& route, const std::vector<std::string_view>& segments,
                      Fields* params) const {
-    if (route.segments.size() != segments.size()) return false;
-    for (std::size_t i = 0; i < segments.size(); ++i) {
+    // A last parameter `{name*}` takes the rest of the path, one segment or more.
+    const bool takes_rest = !route.segments.empty() && is_rest(route.segments.back());
+    if (takes_rest ? segments.size() < route.segments.size()
+                   : route.segments.size() != segments.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < route.segments.size(); ++i) {
         const auto& expected = route.segments[i];
         if (is_parameter(expected)) {
             if (segments[i].empty()) return false;
@@ -57,12 +77,19 @@ bool Router::matches(const Route& route, const std::vector<std::string_view>& se
     }
     if (!params) return true;
     params->clear();
-    for (std::size_t i = 0; i < segments.size(); ++i) {
+    for (std::size_t i = 0; i < route.segments.size(); ++i) {
         const auto& expected = route.segments[i];
         if (!is_parameter(expected)) continue;
-        auto decoded = percent_decode(segments[i], false);
-        if (!decoded) return false;
-        params->emplace_back(expected.substr(1, expected.size() - 2), std::move(*decoded));
+        const bool rest = takes_rest && i + 1 == route.segments.size();
+        std::string value;
+        for (std::size_t j = i; j < (rest ? segments.size() : i + 1); ++j) {
+            auto decoded = percent_decode(segments[j], false);
+            if (!decoded) return false;
+            if (j > i) value += '/';
+            value += *decoded;
+        }
+        auto name = std::string_view(expected).substr(1, expected.size() - (rest ? 3 : 2));
+        params->emplace_back(name, std::move(value));
     }
     return true;
 }
@@ -89,6 +116,14 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
         }
         if (!allowed.empty()) allowed += ',';
         allowed += route.method;
+    }
+    if (allowed.empty() && fallback_) {
+        if (fallback_->method == method) {
+            result.handler = &fallback_->handler;
+            result.route = fallback_->route_template;
+            return result;
+        }
+        allowed = fallback_->method;
     }
     if (!allowed.empty()) {
         result.fallback = plain_error(405, "405: Method Not Allowed");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,13 +9,20 @@
 
 namespace mf::http {
 
-// Maps method + path to a handler by exact route templates (spec 2.1): a `{name}` segment
-// matches one non-empty segment, percent-decoded; there is no trailing-slash folding.
+// Maps method + path to a handler by exact route templates: a `{name}` segment
+// matches one non-empty segment, percent-decoded; a last `{name*}` the rest of the path (one
+// segment or more, each decoded, joined by '/'); there is no trailing-slash folding.
 class Router {
 public:
     explicit Router(std::string path_prefix = {});
 
     void add(std::string_view method, std::string_view route_template, Handler handler);
+    // Adds the routes of `other` whose method is `method`, each under `mount` (e.g. the
+    // metadata API read-only under "/metadata"); this router's prefix applies to them.
+    void add_routes_of(const Router& other, std::string_view mount, std::string_view method);
+    // The handler of a `method` request whose path no route matches, reported as route
+    // `route_name` (a single-page application's catch-all); other methods then get 405.
+    void set_fallback(std::string_view method, std::string_view route_name, Handler handler);
 
     struct Match {
         const Handler* handler = nullptr;  // null: `fallback` holds the 404 or 405 reply
@@ -37,6 +45,7 @@ private:
 
     std::string prefix_;
     std::vector<Route> routes_;
+    std::optional<Route> fallback_;
 };
 
 }  // namespace mf::http

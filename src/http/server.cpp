@@ -46,26 +46,34 @@ struct Server::Impl {
         bool busy = false;  // between reading a request's first byte and writing its reply
     };
 
+    // An address served with its own options and pipeline.
+    struct Listener {
+        ServerOptions options;
+        Pipeline pipeline;
+        std::atomic<std::size_t> connections{0};
+        std::uint16_t bound_port = 0;
+
+        Listener(ServerOptions o, const Router& router)
+            : options(std::move(o)),
+              pipeline(router, options.access, options.metrics, options.name) {}
+    };
+
     struct Worker {
         asio::io_context io{1};
-        tcp::acceptor acceptor{io};
+        std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per listener
         std::list<Connection> connections;  // touched only by this worker's thread
         std::thread thread;
     };
 
-    ServerOptions options;
-    Pipeline pipeline;
-    std::atomic<std::size_t> connections{0};
+    std::vector<std::unique_ptr<Listener>> listeners;
     std::vector<std::unique_ptr<Worker>> workers;
-    std::uint16_t bound_port = 0;
     std::atomic<bool> stopping{false};
     std::mutex state_mutex;
     std::condition_variable state_changed;
     bool stopped = false;
     std::size_t workers_done = 0;
 
-    Impl(ServerOptions o, const Router& router)
-        : options(std::move(o)), pipeline(router, options.access, options.metrics, options.name) {}
+    const ServerOptions& options() const { return listeners.front()->options; }
 
     // With SO_REUSEPORT, a second server started on a port in use would share its
     // connections unnoticed (seen in CI: another test's listener answered half of a server's
@@ -78,17 +86,34 @@ struct Server::Impl {
         probe.bind(endpoint);
     }
 
-    void bind(Worker& worker, const tcp::endpoint& endpoint) {
-        worker.acceptor.open(endpoint.protocol());
-        worker.acceptor.set_option(tcp::acceptor::reuse_address(true));
-        worker.acceptor.set_option(reuse_port(true));
-        worker.acceptor.bind(endpoint);
-        worker.acceptor.listen(asio::socket_base::max_listen_connections);
+    static void bind(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        acceptor.set_option(reuse_port(true));
+        acceptor.bind(endpoint);
+        acceptor.listen(asio::socket_base::max_listen_connections);
     }
 
-    asio::awaitable<void> accept_loop(Worker& worker) {
+    // Binds the listener's acceptor on every worker.
+    void bind_listener(std::size_t index) {
+        auto& listener = *listeners[index];
+        auto address = asio::ip::make_address(listener.options.host);
+        std::uint16_t port = listener.options.port;
+        // Port 0: the kernel gives the first acceptor a port no socket uses.
+        if (port != 0) check_port_free(tcp::endpoint(address, port));
+        for (auto& worker : workers) {
+            auto acceptor = std::make_unique<tcp::acceptor>(worker->io);
+            bind(*acceptor, tcp::endpoint(address, port));
+            // The first acceptor may have been given an ephemeral port; the others share it.
+            port = acceptor->local_endpoint().port();
+            worker->acceptors.push_back(std::move(acceptor));
+        }
+        listener.bound_port = port;
+    }
+
+    asio::awaitable<void> accept_loop(Worker& worker, Listener& listener, tcp::acceptor& acceptor) {
         while (!stopping) {
-            auto [ec, socket] = co_await worker.acceptor.async_accept(kTuple);
+            auto [ec, socket] = co_await acceptor.async_accept(kTuple);
             if (ec) {
                 if (stopping || ec == asio::error::operation_aborted) co_return;
                 spdlog::warn("accept failed: {}", ec.message());
@@ -98,25 +123,26 @@ struct Server::Impl {
                 continue;
             }
             boost::system::error_code ignored;
-            if (connections >= options.max_connections) {
-                spdlog::warn("{}: {} connections open, refusing another", options.name,
-                             connections.load());
+            if (listener.connections >= listener.options.max_connections) {
+                spdlog::warn("{}: {} connections open, refusing another", listener.options.name,
+                             listener.connections.load());
                 socket.close(ignored);
                 continue;
             }
             socket.set_option(tcp::no_delay(true), ignored);
-            asio::co_spawn(worker.io, session(worker, std::move(socket)), asio::detached);
+            asio::co_spawn(worker.io, session(worker, listener, std::move(socket)), asio::detached);
         }
     }
 
-    asio::awaitable<void> session(Worker& worker, tcp::socket socket) {
+    asio::awaitable<void> session(Worker& worker, Listener& listener, tcp::socket socket) {
+        const auto& options = listener.options;
         asio::ip::address peer;
         {
             boost::system::error_code ec;
             auto endpoint = socket.remote_endpoint(ec);
             if (!ec) peer = endpoint.address();
         }
-        ++connections;
+        ++listener.connections;
         if (options.metrics) options.metrics->connection_opened();
         beast::tcp_stream tcp_stream(std::move(socket));
         auto self = worker.connections.insert(worker.connections.end(),
@@ -127,15 +153,15 @@ struct Server::Impl {
             auto [handshake_ec] =
                 co_await tls_stream.async_handshake(asio::ssl::stream_base::server, kTuple);
             if (!handshake_ec) {
-                co_await serve_requests(tls_stream, *self, peer);
+                co_await serve_requests(tls_stream, *self, peer, listener);
                 tcp_stream.expires_after(options.header_timeout);
                 co_await tls_stream.async_shutdown(kTuple);
             }
         } else {
-            co_await serve_requests(tcp_stream, *self, peer);
+            co_await serve_requests(tcp_stream, *self, peer, listener);
         }
         worker.connections.erase(self);
-        --connections;
+        --listener.connections;
         if (options.metrics) options.metrics->connection_closed();
         boost::system::error_code ignored;
         tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -145,7 +171,8 @@ struct Server::Impl {
     // connection; the same for plain TCP and TLS.
     template <class Stream>
     asio::awaitable<void> serve_requests(Stream& stream, Connection& self,
-                                         const asio::ip::address& peer) {
+                                         const asio::ip::address& peer, Listener& listener) {
+        const auto& options = listener.options;
         auto& timer = beast::get_lowest_layer(stream);
         beast::flat_buffer buffer;
         while (!stopping) {
@@ -200,7 +227,7 @@ struct Server::Impl {
                     reply = limit_error(400, "malformed percent-encoding in query string");
                     reply.close_connection = false;
                 } else {
-                    reply = co_await pipeline.handle(*request, peer);
+                    reply = co_await listener.pipeline.handle(*request, peer);
                 }
             }
             const bool keep = keep_alive && !stopping;
@@ -208,9 +235,9 @@ struct Server::Impl {
             // No `continue` out of a branch with a co_await: GCC 12 then destroys the
             // branch's locals twice.
             if (reply.more_body) {
-                kept = co_await write_streamed(stream, reply, version, keep);
+                kept = co_await write_streamed(stream, reply, version, keep, options);
             } else {
-                kept = co_await write_whole(stream, reply, version, keep);
+                kept = co_await write_whole(stream, reply, version, keep, options);
             }
             if (!kept) co_return;
         }
@@ -219,8 +246,8 @@ struct Server::Impl {
     // Writes a reply with its whole body; returns whether the connection may carry another
     // request.
     template <class Stream>
-    asio::awaitable<bool> write_whole(Stream& stream, Reply& reply, unsigned version,
-                                      bool keep_alive) {
+    static asio::awaitable<bool> write_whole(Stream& stream, Reply& reply, unsigned version,
+                                             bool keep_alive, const ServerOptions& options) {
         auto response = to_response(std::move(reply), version, keep_alive, options.service_version);
         beast::get_lowest_layer(stream).expires_after(options.header_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, response, kTuple);
@@ -240,8 +267,8 @@ struct Server::Impl {
     // A part that fails resets the connection, so the client sees the body fail.
     // Returns whether the connection may carry another request.
     template <class Stream>
-    asio::awaitable<bool> write_streamed(Stream& stream, Reply& reply, unsigned version,
-                                         bool keep_alive) {
+    static asio::awaitable<bool> write_streamed(Stream& stream, Reply& reply, unsigned version,
+                                                bool keep_alive, const ServerOptions& options) {
         auto& timer = beast::get_lowest_layer(stream);
         const bool chunked = version >= 11;
         auto head = response_head<bhttp::empty_body>(reply, version, options.service_version);
@@ -285,7 +312,7 @@ struct Server::Impl {
     // Runs on each worker's own thread.
     void begin_stop(Worker& worker) {
         boost::system::error_code ignored;
-        worker.acceptor.close(ignored);
+        for (auto& acceptor : worker.acceptors) acceptor->close(ignored);
         for (auto& connection : worker.connections) {
             if (!connection.busy) connection.socket->cancel(ignored);
         }
@@ -312,31 +339,31 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& certific
     return context;
 }
 
-Server::Server(ServerOptions options, const Router& router)
-    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+Server::Server(ServerOptions options, const Router& router) : impl_(std::make_unique<Impl>()) {
+    add_listener(std::move(options), router);
+}
 
 Server::~Server() {
     stop();
 }
 
+std::size_t Server::add_listener(ServerOptions options, const Router& router) {
+    impl_->listeners.push_back(std::make_unique<Impl::Listener>(std::move(options), router));
+    return impl_->listeners.size() - 1;
+}
+
 void Server::start() {
     auto& impl = *impl_;
-    unsigned threads = impl.options.threads ? impl.options.threads
-                                            : std::max(1u, std::thread::hardware_concurrency());
-    auto address = asio::ip::make_address(impl.options.host);
-    std::uint16_t port = impl.options.port;
-    // Port 0: the kernel gives the first acceptor a port no socket uses.
-    if (port != 0) Impl::check_port_free(tcp::endpoint(address, port));
-    for (unsigned i = 0; i < threads; ++i) {
-        auto worker = std::make_unique<Impl::Worker>();
-        impl.bind(*worker, tcp::endpoint(address, port));
-        // The first acceptor may have been given an ephemeral port; the others share it.
-        port = worker->acceptor.local_endpoint().port();
-        impl.workers.push_back(std::move(worker));
-    }
-    impl.bound_port = port;
+    unsigned threads = impl.options().threads ? impl.options().threads
+                                              : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) impl.workers.push_back(std::make_unique<Impl::Worker>());
+    for (std::size_t i = 0; i < impl.listeners.size(); ++i) impl.bind_listener(i);
     for (auto& worker : impl.workers) {
-        asio::co_spawn(worker->io, impl.accept_loop(*worker), asio::detached);
+        for (std::size_t i = 0; i < impl.listeners.size(); ++i) {
+            asio::co_spawn(worker->io,
+                           impl.accept_loop(*worker, *impl.listeners[i], *worker->acceptors[i]),
+                           asio::detached);
+        }
         worker->thread = std::thread([&impl, &io = worker->io] {
             io.run();
             std::lock_guard lock(impl.state_mutex);
@@ -346,8 +373,8 @@ void Server::start() {
     }
 }
 
-std::uint16_t Server::port() const {
-    return impl_->bound_port;
+std::uint16_t Server::port(std::size_t listener) const {
+    return impl_->listeners.at(listener)->bound_port;
 }
 
 std::vector<asio::any_io_executor> Server::executors() const {
@@ -368,12 +395,12 @@ void Server::stop() {
     }
     {
         std::unique_lock lock(impl.state_mutex);
-        bool drained = impl.state_changed.wait_for(lock, impl.options.drain_timeout, [&] {
+        bool drained = impl.state_changed.wait_for(lock, impl.options().drain_timeout, [&] {
             return impl.workers_done == impl.workers.size();
         });
         if (!drained) {
-            spdlog::warn("{}: requests still running after {} s, closing them", impl.options.name,
-                         impl.options.drain_timeout.count());
+            spdlog::warn("{}: requests still running after {} s, closing them", impl.options().name,
+                         impl.options().drain_timeout.count());
             for (auto& worker : impl.workers) worker->io.stop();
         }
     }

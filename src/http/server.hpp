@@ -40,8 +40,10 @@ struct ServerOptions {
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& certificate_chain,
                                                             const std::string& private_key);
 
-// HTTP/1.1 server on Boost.Beast with one io_context, acceptor (SO_REUSEPORT) and thread
-// per worker, so the request path takes no locks.
+// HTTP/1.1 server on Boost.Beast with one io_context and thread per worker, so the request
+// path takes no locks. Each listener (the first from the constructor, more from
+// add_listener) has an acceptor (SO_REUSEPORT) on every worker: all listeners share the
+// workers' event loops, and with them whatever a store keeps per event loop.
 class Server {
 public:
     Server(ServerOptions options, const Router& router);
@@ -49,9 +51,15 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Binds and starts serving on background threads; throws if the address is taken.
+    // Another listener on the same workers, before start(); its own address, limits, access
+    // policy, metrics name and TLS. `threads` and `drain_timeout` are the first listener's.
+    // Returns the listener's index for port().
+    std::size_t add_listener(ServerOptions options, const Router& router);
+
+    // Binds and starts serving on background threads; throws if an address is taken.
     void start();
-    std::uint16_t port() const;
+    // The bound port of a listener (index 0: the constructor's).
+    std::uint16_t port(std::size_t listener = 0) const;
     // The event loop of each worker, once started.
     std::vector<boost::asio::any_io_executor> executors() const;
     // Stops accepting, lets in-flight requests finish (at most drain_timeout), then returns

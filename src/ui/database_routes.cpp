@@ -1,5 +1,9 @@
 #include "ui/database_routes.hpp"
 
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+
 #include "ui/resource_routes.hpp"
 
 namespace mf::ui {
@@ -19,7 +23,36 @@ http::Reply error_reply(const http::Request& request, const DatabaseContext& con
     return list_error_reply(request, link_base(context), paging, status, reason);
 }
 
+std::int64_t number_from_environment(const char* name, std::int64_t fallback) {
+    const char* text = std::getenv(name);
+    if (!text) return fallback;
+    std::int64_t value = 0;
+    const std::string_view view(text);
+    auto [ptr, error] = std::from_chars(view.data(), view.data() + view.size(), value);
+    if (view.empty() || error != std::errc() || ptr != view.data() + view.size() || value < 0)
+        return fallback;
+    return value;
+}
+
 }  // namespace
+
+StatusThresholds status_thresholds_from_environment() {
+    const StatusThresholds defaults;
+    return StatusThresholds{
+        .heartbeat_threshold_s =
+            number_from_environment("HEARTBEAT_THRESHOLD", defaults.heartbeat_threshold_s),
+        .run_inactive_cutoff_s =
+            number_from_environment("RUN_INACTIVE_CUTOFF_TIME", defaults.run_inactive_cutoff_s),
+        .old_run_failure_cutoff_ms = number_from_environment("OLD_RUN_FAILURE_CUTOFF_TIME",
+                                                             defaults.old_run_failure_cutoff_ms),
+    };
+}
+
+std::optional<std::string> base_url_from_environment() {
+    const char* url = std::getenv("MF_BASEURL");
+    if (!url || !*url) return std::nullopt;
+    return std::string(url);
+}
 
 UiScope scope_of(const http::Request& request) {
     UiScope scope;

@@ -18,6 +18,12 @@ struct StatusThresholds {
     std::int64_t old_run_failure_cutoff_ms = 86'400'000;
 };
 
+// HEARTBEAT_THRESHOLD (s), RUN_INACTIVE_CUTOFF_TIME (s) and OLD_RUN_FAILURE_CUTOFF_TIME (ms)
+// from the environment; a variable that is unset or not a number keeps its default.
+StatusThresholds status_thresholds_from_environment();
+// MF_BASEURL, when set: the start of every link the lists write.
+std::optional<std::string> base_url_from_environment();
+
 // What the database routes need; owned by the service and outliving the router.
 struct DatabaseContext {
     UiReader& reader;

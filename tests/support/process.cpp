@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <fstream>
@@ -29,6 +30,13 @@ ServiceProcess::ServiceProcess(std::vector<std::string> arguments, std::string l
     std::vector<std::string> env_strings;
     for (char** entry = environ; *entry; ++entry) env_strings.emplace_back(*entry);
     env_strings.insert(env_strings.end(), environment.begin(), environment.end());
+    // The UI listener's default port would be shared by every test's process: off unless
+    // the test sets it.
+    constexpr std::string_view ui_port = "MF_UI_METADATA_PORT=";
+    if (std::none_of(env_strings.begin(), env_strings.end(),
+                     [&](const std::string& entry) { return entry.starts_with(ui_port); })) {
+        env_strings.emplace_back(std::string(ui_port) + "0");
+    }
     std::vector<char*> envp;
     for (auto& entry : env_strings) envp.push_back(entry.data());
     envp.push_back(nullptr);

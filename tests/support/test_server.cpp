@@ -149,6 +149,8 @@ TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>
     config.security = options.security;
     if (config.security.metrics_port) config.security.metrics_port = free_port();
     if (config.security.tls_port) config.security.tls_port = free_port();
+    config.ui = options.ui_config;
+    config.ui.port = options.ui ? free_port() : 0;
     impl.service = std::make_unique<Service>(std::move(config), *impl.clock);
     impl.service->start();
 }
@@ -160,6 +162,10 @@ TestServer::~TestServer() {
 
 std::uint16_t TestServer::port() const {
     return impl_->service->api_port();
+}
+
+std::uint16_t TestServer::ui_port() const {
+    return impl_->service->ui_port();
 }
 
 std::uint16_t TestServer::tls_port() const {

@@ -65,6 +65,8 @@ struct TestServerOptions {
     std::string path_prefix;
     std::size_t body_limit = 16 * 1024 * 1024;
     SecurityConfig security;  // ports in it are chosen by the test server when nonzero
+    bool ui = false;          // run the UI listener, on a free port
+    UiConfig ui_config;       // its options; the port is chosen by the test server
 };
 
 // The real service (mf::Service, wired as main() wires it), in this process, on a free
@@ -78,7 +80,9 @@ public:
     std::uint16_t metrics_port() const;
     std::uint16_t migration_port() const;  // 0 unless the store is PostgreSQL
     std::uint16_t tls_port() const;
+    std::uint16_t ui_port() const;  // 0 unless started with `ui`
     HttpClient client() const { return HttpClient(port()); }
+    HttpClient ui_client() const { return HttpClient(ui_port()); }
     ManualClock& clock();  // only with manual_clock
     std::string database_url() const;
     // Rows in each table of the schema, read straight from the database file.

@@ -7,12 +7,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "http/server.hpp"
 #include "store/open.hpp"
 #include "store/postgres/pg_connection.hpp"
-#include "store/ui_reader.hpp"
 #include "support/test_database.hpp"
-#include "ui/database_routes.hpp"
 
 namespace mf::testing {
 namespace {
@@ -35,23 +32,25 @@ std::string table_of(const std::string& statement) {
 
 }  // namespace
 
+TestServerOptions ui_server_options() {
+    TestServerOptions options;
+    options.manual_clock = true;
+    options.ui = true;
+    return options;
+}
+
 struct UiTestServer::Impl {
-    TempDir dir;
-    std::unique_ptr<TestDatabase> database = std::make_unique<TestDatabase>(dir.path());
-    ManualClock clock{1'700'000'000'000};
-    std::unique_ptr<Store> store = open_store(database->url(), clock);
-    ui::DatabaseContext context{store->ui_reader(), clock, {}, std::nullopt};
-    http::Router router;
-    std::unique_ptr<http::Server> server;
+    TestServer server{ui_server_options()};
 
     void run_script(const std::string& script) {
+        const std::string url = server.database_url();
         if (testing_postgres()) {
-            pg::BlockingConnection connection(database->url());
+            pg::BlockingConnection connection(url);
             connection.execute(script);
             return;
         }
         sqlite3* db = nullptr;
-        const std::string path = *sqlite_path(database->url());
+        const std::string path = *sqlite_path(url);
         if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("open " + path);
         sqlite3_busy_timeout(db, 5000);
         char* error = nullptr;
@@ -63,21 +62,9 @@ struct UiTestServer::Impl {
     }
 };
 
-UiTestServer::UiTestServer() : impl_(std::make_unique<Impl>()) {
-    ui::add_database_routes(impl_->router, impl_->context);
-    http::ServerOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.threads = 1;
-    options.name = "ui";
-    impl_->server = std::make_unique<http::Server>(options, impl_->router);
-    impl_->server->start();
-    impl_->store->warm_up(impl_->server->executors());
-}
+UiTestServer::UiTestServer() : impl_(std::make_unique<Impl>()) {}
 
-UiTestServer::~UiTestServer() {
-    impl_->server->stop();
-}
+UiTestServer::~UiTestServer() = default;
 
 void UiTestServer::load_inserts(const std::string& sql_text) {
     std::map<std::string, std::string> by_table;
@@ -99,11 +86,11 @@ void UiTestServer::execute(const std::string& statement) {
 }
 
 HttpClient UiTestServer::client() const {
-    return HttpClient(impl_->server->port());
+    return impl_->server.ui_client();
 }
 
 ManualClock& UiTestServer::clock() {
-    return impl_->clock;
+    return impl_->server.clock();
 }
 
 }  // namespace mf::testing

@@ -9,8 +9,8 @@
 
 namespace mf::testing {
 
-// The UI's database routes on a real HTTP server over a fresh store of the backend under
-// test (SQLite or PostgreSQL), with a manual clock; rows go straight into the database.
+// The service with its UI listener over a fresh store of the backend under test (SQLite or
+// PostgreSQL), with a manual clock; rows go straight into the database.
 class UiTestServer {
 public:
     UiTestServer();
