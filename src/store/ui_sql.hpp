@@ -9,6 +9,7 @@
 
 #include "model/error.hpp"
 #include "model/result.hpp"
+#include "store/sql_filters.hpp"
 #include "store/ui_reader.hpp"
 
 // The SQL of the web UI's reads, for both stores: one text with the dialect's spellings where
@@ -482,7 +483,7 @@ private:
         } else {
             q_.sql(operand);
         }
-        q_.sql(op == FilterOp::is ? null_safe_equal() : comparison(op));
+        q_.sql(comparison(op, Operators{null_safe_equal(), ilike()}));
         if (column.kind == UiColumnKind::integer) {
             std::int64_t number = 0;
             const char* end = value->data() + value->size();
@@ -495,40 +496,6 @@ private:
             q_.sql("CAST(").value(*value).sql(" AS TEXT)");
         }
         return Ok{};
-    }
-
-    static std::string_view comparison(FilterOp op) {
-        switch (op) {
-            case FilterOp::ne:
-                return " != ";
-            case FilterOp::lt:
-                return " < ";
-            case FilterOp::le:
-                return " <= ";
-            case FilterOp::gt:
-                return " > ";
-            case FilterOp::ge:
-                return " >= ";
-            default:
-                return " = ";
-        }
-    }
-
-    static bool is_like(FilterOp op) {
-        return op == FilterOp::co || op == FilterOp::sw || op == FilterOp::ew || op == FilterOp::li;
-    }
-
-    static std::string like_pattern(FilterOp op, const std::string& value) {
-        switch (op) {
-            case FilterOp::co:
-                return "%" + value + "%";
-            case FilterOp::sw:
-                return value + "%";
-            case FilterOp::ew:
-                return "%" + value;
-            default:
-                return value;
-        }
     }
 
     // _tags: every (all) or any of the tags among tags and system tags; likeall / likeany:

@@ -74,20 +74,31 @@ UiStatusClock status_clock(const DatabaseContext& context) {
     };
 }
 
-boost::asio::awaitable<http::Reply> list_rows(const DatabaseContext& context,
-                                              const http::Request& request, UiResource resource,
-                                              ListRules rules) {
+namespace {
+
+// The request's scope, clock and list grammar for `resource`.
+Result<UiListQuery> request_query(const DatabaseContext& context, const http::Request& request,
+                                  UiResource resource) {
     UiListQuery query;
     query.resource = resource;
     query.scope = scope_of(request);
     query.clock = status_clock(context);
+    if (auto ok = read_list_query(request, query); !ok) return ok.take_error();
+    return query;
+}
+
+}  // namespace
+
+boost::asio::awaitable<http::Reply> list_rows(const DatabaseContext& context,
+                                              const http::Request& request, UiResource resource,
+                                              ListRules rules) {
     auto paging = read_paging(request);
     if (!paging) co_return error_reply(request, context, Paging{}, paging.error());
-    if (auto ok = read_list_query(request, query); !ok)
-        co_return error_reply(request, context, *paging, ok.error());
-    if (rules.fixed_order || query.order.empty()) query.order = std::move(rules.default_order);
-    for (auto& filter : rules.more_filters) query.filters.push_back(std::move(filter));
-    auto rows = co_await context.reader.ui_list(query);
+    auto query = request_query(context, request, resource);
+    if (!query) co_return error_reply(request, context, *paging, query.error());
+    if (rules.fixed_order || query->order.empty()) query->order = std::move(rules.default_order);
+    for (auto& filter : rules.more_filters) query->filters.push_back(std::move(filter));
+    auto rows = co_await context.reader.ui_list(*query);
     if (!rows) co_return error_reply(request, context, *paging, rows.error());
     co_return rows_reply(request, link_base(context), *paging, resource, *rows);
 }
@@ -104,14 +115,11 @@ boost::asio::awaitable<http::Reply> single_row(const DatabaseContext& context,
 boost::asio::awaitable<http::Reply> distinct_values(const DatabaseContext& context,
                                                     const http::Request& request,
                                                     UiResource resource, std::string column) {
-    UiListQuery query;
-    query.resource = resource;
-    query.scope = scope_of(request);
-    query.clock = status_clock(context);
     auto paging = read_paging(request);
     if (!paging) co_return error_reply(request, context, Paging{}, paging.error());
-    if (auto ok = read_list_query(request, query); !ok)
-        co_return error_reply(request, context, *paging, ok.error());
+    auto read = request_query(context, request, resource);
+    if (!read) co_return error_reply(request, context, *paging, read.error());
+    UiListQuery query = std::move(read).value();
     std::erase_if(query.filters, [&](const Filter& filter) { return filter.field != column; });
     query.tag_filters.clear();
     query.order.clear();
