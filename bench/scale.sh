@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reads at scale (issue 5): loads the scale fixture (metadata-service generate-fixture) into a
+# Reads at scale: loads the scale fixture (metadata-service generate-fixture) into a
 # fresh database, serves it, then measures the client's reads: the big lists once each with
 # curl (time, bytes, the server's peak resident memory), the single-task reads with wrk.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (issue 6, item 5): a bounded mixed load (bench/wrk/mixed.lua) against one real server,
+# Soak: a bounded mixed load (bench/wrk/mixed.lua) against one real server,
 # sampling the server's resident memory (VmRSS, VmHWM) and open file descriptors every 10 s
 # into a CSV, then start-after-warm-up against end figures and whether they stayed flat.
 # Not part of CI.

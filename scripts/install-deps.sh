@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need on Debian 12. Runs as root (or via sudo).
+# buildah and debootstrap build the container image without a Docker engine.
 # Only versioned Boost 1.81 packages: the unversioned libboost-*-dev pull in 1.74 and conflict.
 set -euo pipefail
 packages=(
@@ -10,6 +11,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format curl wrk openssl python3 python3-prometheus-client
   chromium  # the browser test of the web UI drives it (puppeteer-core)
+  buildah debootstrap
 )
 missing=()
 for package in "${packages[@]}"; do

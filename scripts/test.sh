@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, and runs every test twice, once in
 # the Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer; each
-# time on SQLite and again on PostgreSQL.
+# time on SQLite and again on PostgreSQL; and builds and runs the container image once.
 # MF_SKIP_SANITIZE=1 skips the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 phase() {
   echo "== $1 (at $SECONDS s)"
 }
+# Pointers outside the repository (sections of a spec, the shared folder, issue numbers)
+# fail at once.
+phase "self-contained check"
+./scripts/check-self-contained.sh
 phase dependencies
 ./scripts/install-deps.sh
 # The npm dev dependencies of the deployment checks (package.json, package-lock.json).
@@ -29,6 +33,13 @@ phase "release build"
 ./scripts/build.sh >/dev/null
 phase "release tests"
 run_suite build
+# The container image, built from deploy/container/Dockerfile and run (scripts/test-container.sh),
+# once: it is the release binary's packaging, so the sanitizer pass does not repeat it. It reuses
+# this run's PostgreSQL cluster. MF_SKIP_CONTAINER=1 skips it.
+if [ "${MF_SKIP_CONTAINER:-0}" != 1 ]; then
+  phase container
+  ./scripts/test-container.sh
+fi
 if [ "${MF_SKIP_SANITIZE:-0}" != 1 ]; then
   phase "sanitizer build"
   MF_SANITIZE=1 ./scripts/build.sh >/dev/null

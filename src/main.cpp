@@ -173,8 +173,9 @@ int main(int argc, char** argv) {
     std::string fixture_flow = mf::ScaleFixture{}.flow_id;
     auto* fixture_command = app.add_subcommand(
         "generate-fixture",
-        "Load the scale fixture (issue 5) into a database: a flow of 2,000 runs, the newest "
-        "with a foreach step of 50,000 tasks, 10 metadata rows and 10 artifacts per task");
+        "Load the scale fixture (bench/scale.sh reads it) into a database: a flow of 2,000 runs, "
+        "the newest with a foreach step of 50,000 tasks, 10 metadata rows and 10 artifacts per "
+        "task");
     fixture_command->add_option("--database", fixture_database, "sqlite:PATH or postgresql://...")
         ->required();
     fixture_command

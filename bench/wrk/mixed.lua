@@ -4,8 +4,8 @@
 -- Needs BenchFlow's run 1, step start and task 1 (bench/soak.sh creates them).
 -- Counts replies by class. Two kinds of 4xx are the service working as specified and are
 -- counted apart: 409, a tag mutation losing a race on PostgreSQL (the Metaflow client
--- retries it), and 404 with the heartbeat body, a heartbeat within 10 s of the last (spec
--- 6.3.4, 6.5.5).
+-- retries it), and 404 with the heartbeat body, a heartbeat within 10 s of the last
+-- (docs/api.md#heartbeats).
 
 local flow = "/flows/SoakFlow"
 local run = flow .. "/runs/1"

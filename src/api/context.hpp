@@ -20,7 +20,7 @@ struct Context {
 using Awaitable = boost::asio::awaitable<http::Reply>;
 
 // For the routes the reference answers without METADATA_SERVICE_VERSION at any status
-// (spec 2.3).
+// (docs/api.md#conventions).
 inline Awaitable without_version_header(Awaitable reply) {
     auto result = co_await std::move(reply);
     result.version_header = false;

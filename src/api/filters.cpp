@@ -78,7 +78,8 @@ Result<Filter> read_filter(std::string_view field, std::string_view op_name,
             return Error::invalid("invalid " + std::string(field) + ": expected an integer, got '" +
                                   std::string(part) + "'");
         }
-        // Compared as JSON (spec 5.5): a value that is not JSON would fail in the database.
+        // Compared as JSON (docs/api.md#filters): a value that is not JSON would fail in the
+        // database.
         if ((field == "tags" || field == "system_tags") &&
             (op->op == FilterOp::eq || op->op == FilterOp::ne) && !is_json(part)) {
             return Error::invalid("invalid " + std::string(field) + ": expected JSON, got '" +

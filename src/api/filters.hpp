@@ -6,7 +6,8 @@
 
 namespace mf::api {
 
-// The filter grammar of the run and task lists (spec 5.5), with paging (5.1).
+// The filter grammar of the run and task lists (docs/api.md#filters), with paging
+// (docs/api.md#pagination).
 Result<RunQuery> read_run_query(const http::Request& request);
 Result<TaskQuery> read_task_query(const http::Request& request);
 

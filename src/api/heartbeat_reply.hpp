@@ -5,9 +5,9 @@
 
 namespace mf::api {
 
-// Run and task heartbeats answer the same double-encoded body at every status (spec
-// 6.3.4): 200 when the heartbeat was recorded, 404 when the object is unknown or was
-// heartbeated less than the interval ago. The Metaflow sidecar decodes the body twice.
+// Run and task heartbeats answer the same double-encoded body at every status
+// (docs/api.md#heartbeats): 200 when the heartbeat was recorded, 404 when the object is unknown or
+// was heartbeated less than the interval ago. The Metaflow sidecar decodes the body twice.
 http::Reply heartbeat_reply(const Result<bool>& updated);
 
 }  // namespace mf::api

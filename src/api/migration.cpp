@@ -8,7 +8,8 @@
 namespace mf::api {
 namespace {
 
-// The build name the reference's migration service reports for a goose version (spec 9.2).
+// The build name the reference's migration service reports for a goose version
+// (docs/api.md#migration-api).
 std::string compatible_build(const SchemaStatus& status) {
     const std::int64_t version = status.current_version;
     if (version == 0 || version == 1) return "v_1_0_1";
@@ -16,7 +17,8 @@ std::string compatible_build(const SchemaStatus& status) {
     for (auto known : status.known_versions) {
         if (known == version) return std::to_string(version);
     }
-    // The reference fails here with an unhandled exception: the framework's E6.
+    // The reference fails here with an unhandled exception: the framework's E6
+    // (docs/api.md#errors).
     throw std::runtime_error("unknown schema version " + std::to_string(version));
 }
 

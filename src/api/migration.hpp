@@ -13,8 +13,8 @@ struct MigrationContext {
     bool upgrade_enabled = true;  // MF_MIGRATION_ENDPOINTS_ENABLED
 };
 
-// The reference's migration service (spec 9.3), for its own listener: GET /ping, GET
-// /version, GET /db_schema_status and, when enabled, PATCH /upgrade.
+// The reference's migration service (docs/api.md#migration-api), for its own listener: GET /ping,
+// GET /version, GET /db_schema_status and, when enabled, PATCH /upgrade.
 void add_migration_routes(http::Router& router, const MigrationContext& context);
 
 // The body of /db_schema_status, also printed by `metadata-service db-status`.

@@ -11,7 +11,7 @@
 
 namespace mf::api {
 
-// Which key tuple a list pages by (spec 5.3); it decides the cursor's JSON keys.
+// Which key tuple a list pages by (docs/api.md#pagination); it decides the cursor's JSON keys.
 enum class CursorFamily { flows, runs, tasks, metadata, artifacts };
 
 // Paginated mode is on when `_limit` or `_cursor` is in the query, or when `filtered`

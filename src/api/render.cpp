@@ -5,7 +5,7 @@
 namespace mf::api {
 namespace {
 
-// The run number field carries the string id when there is one (spec 3.4).
+// The run number field carries the string id when there is one (docs/api.md#ids).
 void exposed_run(JsonWriter& out, std::int64_t number, const OptString& name) {
     name ? out.string(*name) : out.number(number);
 }
@@ -14,7 +14,7 @@ std::string exposed_run_text(std::int64_t number, const OptString& name) {
     return name ? *name : std::to_string(number);
 }
 
-// The owner is "verified" when the run's system tags hold "user:<user_name>" (spec 4.2).
+// The owner is "verified" when the run's system tags hold "user:<user_name>" (docs/api.md#objects).
 bool owner_verified(const Run& run) {
     if (!run.user_name) return false;
     boost::system::error_code ec;
@@ -68,7 +68,7 @@ void write(JsonWriter& out, const Run& run, bool with_user) {
 void write(JsonWriter& out, const Step& step) {
     out.begin_object();
     out.key("flow_id").string(step.flow_id);
-    // Steps render the run as a string even for numeric runs (spec 4.3).
+    // Steps render the run as a string even for numeric runs (docs/api.md#objects).
     out.key("run_number").string(exposed_run_text(step.run_number, step.run_id));
     out.key("step_name").string(step.step_name);
     out.key("user_name").optional_string(step.user_name);

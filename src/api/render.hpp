@@ -8,7 +8,8 @@
 
 namespace mf::api {
 
-// How each resource looks on the wire (spec 4). Field order follows the spec's tables.
+// How each resource looks on the wire (docs/api.md#objects), fields in the
+// reference's order.
 void write(JsonWriter& out, const Flow& flow);
 // `with_user`: the derived verified-owner field, present on reads but not on create.
 void write(JsonWriter& out, const Run& run, bool with_user = true);
@@ -33,7 +34,7 @@ std::string to_json(const std::vector<T>& objects) {
     return out.take();
 }
 
-// "{flow}/{run}/{step}/{task}" with the exposed ids (spec 4.7).
+// "{flow}/{run}/{step}/{task}" with the exposed ids (docs/api.md#ids).
 std::string task_pathspec(const Task& task);
 
 }  // namespace mf::api

@@ -6,7 +6,7 @@
 namespace mf::api {
 namespace {
 
-// E2: a JSON string holding {"err_msg": ...}.
+// E2 (docs/api.md#errors): a JSON string holding {"err_msg": ...}.
 http::Reply db_error(unsigned status, std::string_view message) {
     JsonWriter out;
     out.begin_object();

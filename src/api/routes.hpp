@@ -5,7 +5,7 @@
 
 namespace mf::api {
 
-// Registers the 30 routes of the metadata API (spec 6); one function per resource file.
+// Registers the 30 routes of the metadata API (docs/api.md#routes); one function per resource file.
 void add_routes(http::Router& router, const Context& context);
 
 void add_admin_routes(http::Router& router, const Context& context);

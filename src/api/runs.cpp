@@ -69,7 +69,7 @@ Awaitable heartbeat_run(const Context& context, http::Request& request) {
         co_await context.store.heartbeat_run(run_path(request), context.clock.now_s()));
 }
 
-// Validation order and texts as in spec 6.3.5.
+// Validation order and texts as the reference's (docs/api.md#tag-mutation).
 Result<TagMutation> read_tag_mutation(const json::object& body) {
     static constexpr const char* kKeys[] = {"tags_to_add", "tags_to_remove"};
     for (const char* key : kKeys) {

@@ -10,7 +10,7 @@ Awaitable create_step(const Context& context, http::Request& request) {
     auto body = parse_object_body(request.body);
     if (!body) co_return error_reply(body.error());
     FieldReader fields(*body);
-    // Steps default user_name to "" where every other object has null (spec 6.4.1).
+    // Steps default user_name to "" where every other object has null (docs/api.md#steps).
     NewStep step{fields.string("user_name", ""), fields.tags("tags"), fields.tags("system_tags"),
                  context.clock.now_ms()};
     if (fields.error()) co_return error_reply(*fields.error());

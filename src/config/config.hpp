@@ -35,7 +35,7 @@ struct UiConfig {
 };
 
 // Everything `serve` can be told, from flags, the environment variables of the reference
-// service (spec 10), or a config file (--config, TOML or INI with the flags' long names).
+// service (README.md#running), or a config file (--config, TOML or INI with the flags' long names).
 struct ServeConfig {
     http::ServerOptions server;
     std::string database = "sqlite:./metaflow-metadata.db";
@@ -43,10 +43,10 @@ struct ServeConfig {
     std::string log_level = "info";
     SecurityConfig security;
     UiConfig ui;
-    // PostgreSQL (spec 9): apply pending migrations to a database at an older version.
+    // PostgreSQL: apply pending migrations to a database at an older version.
     bool migrate = false;
-    // The migration API's listener (spec 9.3), run beside the API with a PostgreSQL store;
-    // 0 picks a free port.
+    // The migration API's listener (docs/api.md#migration-api), run beside the API with a
+    // PostgreSQL store; 0 picks a free port.
     std::uint16_t migration_port = 8082;
     int migration_endpoints_enabled = 1;  // 0 leaves PATCH /upgrade out
     // PostgreSQL: seconds a statement may run (statement_timeout) before it is cancelled and

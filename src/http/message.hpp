@@ -34,7 +34,8 @@ struct Reply {
     unsigned status = 200;
     std::string body;
     std::string content_type = "text/plain; charset=utf-8";
-    // Most routes carry METADATA_SERVICE_VERSION; the exceptions are listed in spec 2.3.
+    // Most routes carry METADATA_SERVICE_VERSION; the exceptions are listed in
+    // docs/api.md#conventions.
     bool version_header = true;
     bool close_connection = false;
     Fields headers;  // extra response headers

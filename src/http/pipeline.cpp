@@ -16,7 +16,7 @@ namespace {
 
 namespace ip = boost::asio::ip;
 
-// What the reference's web framework sends on an unhandled exception (spec E6).
+// What the reference's web framework sends on an unhandled exception (docs/api.md#errors).
 Reply framework_error() {
     Reply reply;
     reply.status = 500;

@@ -36,8 +36,8 @@ struct Run {
     std::optional<RunStatus> status;  // derived; only filled when a list asks for it
 };
 
-// Steps, tasks and artifacts carry their run's tags, never their own (spec 4.8): the stores
-// read them from the run in the same query.
+// Steps, tasks and artifacts carry their run's tags, never their own (docs/api.md#objects): the
+// stores read them from the run in the same query.
 struct Step {
     std::string flow_id;
     std::int64_t run_number = 0;

@@ -10,7 +10,7 @@ namespace mf {
 inline constexpr std::int64_t kHeartbeatIntervalSeconds = 10;
 
 // Whether a run or task created with these system tags comes from a client that sends
-// heartbeats, by the reference's rule (spec 7.5), quirks included.
+// heartbeats, by the reference's rule (docs/api.md#heartbeats), quirks included.
 bool sends_heartbeats(const JsonText& system_tags);
 
 }  // namespace mf

@@ -9,7 +9,7 @@
 namespace mf {
 
 // A run or task as named in a path: all-digit segments select the numeric id,
-// anything else the client-chosen string id (spec 3.3).
+// anything else the client-chosen string id (docs/api.md#ids).
 class ObjectKey {
 public:
     static ObjectKey parse(std::string_view segment);

@@ -8,8 +8,8 @@
 namespace mf {
 
 // Position after which a page starts: every list is ordered by a descending key tuple
-// whose first member is ts_epoch (spec 5.4). `id` holds the numeric second member (run
-// number, task id, metadata id) and `name` the string one (flow id, artifact name).
+// whose first member is ts_epoch (docs/api.md#pagination). `id` holds the numeric second member
+// (run number, task id, metadata id) and `name` the string one (flow id, artifact name).
 struct CursorKey {
     std::int64_t ts_epoch = 0;
     std::int64_t id = 0;
@@ -26,7 +26,7 @@ struct Paging {
 
 enum class FilterOp { eq, ne, lt, le, gt, ge, co, sw, ew, li, is };
 
-// One query parameter of the filter grammar (spec 5.5): the values are OR-ed, a nullopt
+// One query parameter of the filter grammar (docs/api.md#filters): the values are OR-ed, a nullopt
 // value stands for SQL NULL. Separate filters are AND-ed.
 struct Filter {
     std::string field;

@@ -18,8 +18,8 @@ struct MutatedTags {
     bool changed = false;
 };
 
-// The reference's tag-mutation rule (spec 6.3.5): removals first, system tags are never
-// removed (422) and never added as user tags. JSON null tags count as empty.
+// The reference's tag-mutation rule (docs/api.md#tag-mutation): removals first, system tags are
+// never removed (422) and never added as user tags. JSON null tags count as empty.
 Result<MutatedTags> mutate_tags(const JsonText& tags, const JsonText& system_tags,
                                 const TagMutation& mutation);
 

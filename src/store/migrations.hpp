@@ -9,7 +9,8 @@
 
 namespace mf {
 
-// Where a database's schema stands against the migrations this build knows (spec 9.3).
+// Where a database's schema stands against the migrations this build knows
+// (docs/api.md#migration-api).
 struct SchemaStatus {
     std::int64_t current_version = 0;              // goose's version; 0 for an empty database
     std::vector<std::int64_t> known_versions;      // every migration of this build, ascending

@@ -37,8 +37,9 @@ std::unique_ptr<Migrations> open_migrations(const std::string& url);
 std::vector<pg::CopiedTable> copy_sqlite_to_postgres(const std::string& from_url,
                                                      const std::string& to_url);
 
-// The PostgreSQL database the reference's MF_METADATA_DB_* variables describe (spec 10.1),
-// as a URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN is set.
+// The PostgreSQL database the reference's MF_METADATA_DB_* variables describe
+// (README.md#postgresql), as a URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN
+// is set.
 std::optional<std::string> environment_database_url();
 
 // The file of a sqlite:PATH URL; nullopt for another scheme. Throws when it names no file.

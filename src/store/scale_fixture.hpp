@@ -7,7 +7,7 @@
 namespace mf {
 
 // A flow shaped like the Metaflow client's, large enough to show how reads grow with the
-// tables (issue 5): `runs` runs, each with a "start" and an "end" step of one task, and the
+// tables: `runs` runs, each with a "start" and an "end" step of one task, and the
 // newest run also with a foreach step "body" of `big_step_tasks` tasks. Every task has
 // kFixtureMetadataPerTask metadata rows and kFixtureArtifactsPerTask artifacts of attempt 0,
 // as a finished attempt leaves them.

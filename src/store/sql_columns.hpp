@@ -3,9 +3,9 @@
 #include <string_view>
 
 // The select lists both SQL stores read with, on the reference's table and column names
-// (spec 8), each matched by a row reader of the store. Queries name their tables with fixed
+// each matched by a row reader of the store. Queries name their tables with fixed
 // aliases: f flows, r runs, s steps, t tasks, m metadata, a artifacts. Steps, tasks and
-// artifacts take tags from their run (r), never their own (spec 4.8).
+// artifacts take tags from their run (r), never their own (docs/api.md#objects).
 namespace mf::sql {
 
 inline constexpr std::string_view kFlowColumns =

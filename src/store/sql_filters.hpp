@@ -10,12 +10,13 @@
 #include "model/query.hpp"
 #include "model/result.hpp"
 
-// What both SQL stores share of the run and task filters (spec 5.5) and of the derived run
-// status (spec 7.6). Each store adds its dialect's operators, casts and owner expression.
+// What both SQL stores share of the run and task filters (docs/api.md#filters) and of the derived
+// run status (docs/api.md#run-status). Each store adds its dialect's operators, casts and owner
+// expression.
 namespace mf::sql {
 
 // Seconds since its last heartbeat after which a run without an end result counts as failed
-// (RUN_INACTIVE_CUTOFF_TIME, spec 7.6).
+// (RUN_INACTIVE_CUTOFF_TIME, docs/api.md#run-status).
 inline constexpr std::int64_t kRunInactiveCutoffSeconds = 360;
 
 enum class FieldKind { plain, json, status };
@@ -27,7 +28,7 @@ struct FilterField {
     FieldKind kind = FieldKind::plain;
 };
 
-// `owner` is the dialect's expression of the verified owner (spec 4.2).
+// `owner` is the dialect's expression of the verified owner (docs/api.md#objects).
 constexpr std::array<FilterField, 10> run_filter_fields(std::string_view owner) {
     return {
         FilterField{"flow_id", "r.flow_id"},
@@ -117,7 +118,7 @@ Result<Ok> append_filters(Query& query, const std::array<FilterField, N>& fields
     return Ok{};
 }
 
-// " FROM ... WHERE": the records of the run's end step with this field name. Spec 7.6 calls
+// " FROM ... WHERE": the records of the run's end step with this field name. The reference calls
 // the newest attempt_ok one OK and the newest attempt one ATT.
 template <class Query>
 Query& end_step_records(Query& query, std::string_view field_name) {

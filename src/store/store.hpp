@@ -39,8 +39,9 @@ struct ArtifactScope {
 //
 // Lists without paging (the legacy mode) return every row, in the same order as the
 // paginated mode unless a method says otherwise. Lists with `paging` set return up to paging.limit
-// + 1 rows in the paginated order of spec 5.4, strictly after the cursor; the API layer uses the
-// extra row to decide whether a next page exists.
+// + 1 rows in the paginated order (docs/api.md#pagination), strictly after the cursor; the API
+// layer uses the extra row to decide whether a next page exists.
+
 // A store's connection pool, for /metrics.
 struct PoolGauges {
     std::size_t open = 0;     // connections open, idle or lent
@@ -122,7 +123,7 @@ public:
     virtual Async<std::int64_t> add_artifacts(TaskPath path, std::vector<NewArtifact> artifacts,
                                               std::int64_t ts_epoch) = 0;
     // With no attempt: the attempt of the task's highest-attempt artifact named "name"
-    // (0 if none), as in spec 6.7.2.
+    // (0 if none), as the reference does (docs/api.md#artifacts).
     virtual Async<Artifact> get_artifact(TaskPath path, std::string name,
                                          std::optional<std::int32_t> attempt) = 0;
     // Legacy (no paging, or paging.legacy_rows): per task, only rows of that task's highest

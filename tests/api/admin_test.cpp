@@ -1,4 +1,4 @@
-// Routes 1-4 of spec 6.1: /ping, /version, /healthcheck, /auth/token.
+// The admin routes: /ping, /version, /healthcheck, /auth/token.
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,8 @@
 
 // Helpers shared by the HTTP-level API tests (tests/api/*_test.cpp): building the
 // flow/run/step/task hierarchy through the real routes, checking the wire conventions of
-// spec 2.3, walking paginated lists (spec 5) and checking that bad input wrote nothing.
+// docs/api.md#conventions, walking paginated lists (docs/api.md#pagination) and checking that bad
+// input wrote nothing.
 
 #include <gtest/gtest.h>
 
@@ -28,7 +29,7 @@ namespace json = boost::json;
 inline constexpr const char* kServiceVersion = "2.5.1";
 inline constexpr const char* kTextPlain = "text/plain; charset=utf-8";
 inline constexpr const char* kVersionHeader = "metadata_service_version";
-// The exact heartbeat body of spec 6.3.4: a JSON string holding JSON (32 bytes).
+// The exact heartbeat reply body (docs/api.md#heartbeats): a JSON string holding JSON (32 bytes).
 inline constexpr std::string_view kHeartbeatBody = R"("{\"wait_time_in_seconds\": 10}")";
 
 // A server whose clock the test drives (TestServer::clock()). Built field by field:
@@ -79,12 +80,12 @@ inline std::string string_of(const HttpResponse& r) {
     return std::string(value.as_string());
 }
 
-// A double-encoded body (spec 0): a JSON string whose contents are JSON.
+// A double-encoded body (docs/api.md#conventions): a JSON string whose contents are JSON.
 inline json::value double_decoded(const HttpResponse& r) {
     return parse_json(string_of(r));
 }
 
-// The E2 shape: a JSON string holding {"err_msg": ...}.
+// The E2 shape (docs/api.md#errors): a JSON string holding {"err_msg": ...}.
 inline void expect_db_error(const HttpResponse& r, unsigned status) {
     EXPECT_EQ(r.status, status) << r.body;
     auto inner = double_decoded(r);
@@ -92,7 +93,7 @@ inline void expect_db_error(const HttpResponse& r, unsigned status) {
     EXPECT_TRUE(inner.as_object().contains("err_msg")) << r.body;
 }
 
-// The E1 shape: 404 with `{}` and the version header.
+// The E1 shape (docs/api.md#errors): 404 with `{}` and the version header.
 inline void expect_not_found(const HttpResponse& r) {
     EXPECT_EQ(r.status, 404u) << r.body;
     EXPECT_EQ(r.body, "{}");
@@ -100,13 +101,13 @@ inline void expect_not_found(const HttpResponse& r) {
     EXPECT_EQ(r.header("content-type"), kTextPlain);
 }
 
-// The E4 shape: a JSON string literal with exactly `text`.
+// The E4 shape (docs/api.md#errors): a JSON string literal with exactly `text`.
 inline void expect_text_error(const HttpResponse& r, unsigned status, std::string_view text) {
     EXPECT_EQ(r.status, status) << r.body;
     EXPECT_EQ(string_of(r), text) << r.body;
 }
 
-// The E5 shape (spec 2.5): 400, {"message": ...}, no version header.
+// The E5 shape (docs/api.md#errors): 400, {"message": ...}, no version header.
 inline void expect_register_first(const HttpResponse& r) {
     EXPECT_EQ(r.status, 400u) << r.body;
     auto value = r.json();
@@ -132,7 +133,7 @@ inline void expect_ok_json(const HttpResponse& r) {
     EXPECT_EQ(r.header("content-length"), std::to_string(r.body.size()));
 }
 
-// No paging headers: the legacy list mode of spec 5.1.
+// No paging headers: the legacy list mode (docs/api.md#pagination).
 inline void expect_legacy_list(const HttpResponse& r) {
     EXPECT_FALSE(r.has_header("x-limit")) << r.header("x-limit");
     EXPECT_FALSE(r.has_header("x-next-cursor")) << r.header("x-next-cursor");
@@ -145,7 +146,7 @@ inline std::vector<std::string> keys_of(const json::object& object) {
     return keys;
 }
 
-// Exactly these keys, in the order of the field tables of spec 4.
+// Exactly these keys, in the order of docs/api.md#objects.
 inline void expect_keys(const json::object& object, const std::vector<std::string>& keys) {
     EXPECT_EQ(keys_of(object), keys) << json::serialize(object);
 }
@@ -414,7 +415,7 @@ inline json::array get_array(HttpClient& client, const std::string& url) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Pagination (spec 5)
+// Pagination (docs/api.md#pagination)
 
 inline std::string base64_decode(std::string_view text) {
     static constexpr std::string_view kAlphabet =

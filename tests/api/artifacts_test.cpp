@@ -1,5 +1,5 @@
-// Routes 24-30 of spec 6.7: posting artifacts, single artifact reads (latest attempt and
-// exact attempt), and the task, attempt, step and run artifact lists (spec 7.4).
+// The artifact routes: posting artifacts, single artifact reads (latest attempt and
+// exact attempt), and the task, attempt, step and run artifact lists (docs/api.md#artifacts).
 
 #include <gtest/gtest.h>
 

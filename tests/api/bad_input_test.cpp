@@ -63,7 +63,7 @@ protected:
         EXPECT_EQ(run["tags"], json::value(json::array{"team:ml"}));
     }
 
-    // Metadata and artifact POSTs never carry the version header (spec 2.3).
+    // Metadata and artifact POSTs never carry the version header (docs/api.md#conventions).
     static bool is_batch(const Target& target) {
         return target.url.ends_with("/metadata") || target.url.ends_with("/artifact");
     }

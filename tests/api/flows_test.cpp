@@ -1,4 +1,4 @@
-// Routes 5-7 of spec 6.2: GET /flows, GET and POST /flows/{flow_id}; pagination (spec 5)
+// The flow routes: GET /flows, GET and POST /flows/{flow_id}; pagination (docs/api.md#pagination)
 // on the flow list.
 
 #include <gtest/gtest.h>
@@ -161,7 +161,7 @@ TEST_F(ApiFlows, CursorIsBase64OfTsEpochAndFlowIdOfTheLastRow) {
     expect_ok_json(r);
     EXPECT_EQ(r.header("x-limit"), "1");
     EXPECT_EQ(column(array_of(r), "flow_id"), std::vector<std::string>{"HelloFlow"});
-    // The spec's own example (6.2.3), byte for byte.
+    // The reference's own reply, byte for byte.
     EXPECT_EQ(r.header("x-next-cursor"),
               "eyJ0c19lcG9jaCI6IDE3MTgwMDAwMDAxMjMsICJmbG93X2lkIjogIkhlbGxvRmxvdyJ9");
     auto cursor = cursor_json(r.header("x-next-cursor"));

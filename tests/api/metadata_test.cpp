@@ -1,4 +1,4 @@
-// Routes 21-23 of spec 6.6: posting task metadata and listing it per task and per run.
+// The metadata routes: posting task metadata and listing it per task and per run.
 
 #include <gtest/gtest.h>
 
@@ -28,7 +28,7 @@ protected:
 };
 
 TEST_F(ApiMetadata, PostAnswersTheCountWithoutVersionHeader) {
-    // The spec's example (6.6.1).
+    // The Metaflow client's request (docs/api.md#metadata).
     auto r = client.post(task.url() + "/metadata", R"([
         {"flow_id": "HelloFlow", "run_number": "1", "step_name": "start", "task_id": "1",
          "field_name": "attempt", "type": "attempt", "value": "0", "tags": ["attempt_id:0"],

@@ -1,4 +1,4 @@
-// Spec 2.1 and 2.3: exact route matching, 404 and 405 replies, PATH_PREFIX, and which
+// docs/api.md#conventions: exact route matching, 404 and 405 replies, PATH_PREFIX, and which
 // routes carry the METADATA_SERVICE_VERSION header.
 
 #include <gtest/gtest.h>
@@ -140,7 +140,8 @@ TEST_F(Routing, QueryStringDoesNotAffectMatching) {
 }
 
 TEST_F(Routing, RoutesWithoutPagingIgnoreTheQueryString) {
-    // Only the routes listed in spec 6 read _limit/_cursor; elsewhere bad values are ignored.
+    // Only the routes listed in docs/api.md#pagination read _limit/_cursor; elsewhere bad values
+    // are ignored.
     const std::string bad = "?_limit=-5&_cursor=!!!&status=bogus&ts_epoch=x";
     const std::string t = task.url();
     for (const auto& url :
@@ -260,7 +261,7 @@ TEST_F(Routing, VersionHeaderOnErrorReplies) {
     const std::string t = task.url();
     const std::string missing_task = task.step_url() + "/tasks/99";
     const std::vector<Case> cases = {
-        // Never the header on these routes, at any status (spec 2.3).
+        // Never the header on these routes, at any status (docs/api.md#conventions).
         {"POST", missing_task + "/metadata", "[]", 400, false},
         {"POST", missing_task + "/artifact", "[]", 400, false},
         {"POST", t + "/metadata", "not json", 400, false},

@@ -1,5 +1,6 @@
-// Routes 8-12 of spec 6.3: the run list (legacy, paginated, filtered), single run reads,
-// run creation, run heartbeats (spec 7.5) and tag mutation (spec 6.3.5).
+// The run routes: the run list (legacy, paginated, filtered), single run reads,
+// run creation, run heartbeats (docs/api.md#heartbeats) and tag mutation
+// (docs/api.md#tag-mutation).
 
 #include <gtest/gtest.h>
 
@@ -53,7 +54,7 @@ TEST_F(ApiRuns, CreateWithoutFieldsStoresNulls) {
     EXPECT_TRUE(run["user_name"].is_null());
     EXPECT_TRUE(run["tags"].is_null());
     EXPECT_TRUE(run["system_tags"].is_null());
-    // Missing system tags count as a heartbeat-capable client (spec 7.5).
+    // Missing system tags count as a heartbeat-capable client (docs/api.md#heartbeats).
     EXPECT_EQ(run["last_heartbeat_ts"], kT0 / 1000);
 }
 
@@ -142,7 +143,7 @@ TEST_F(ApiRuns, ConcurrentCreatesGetDistinctNumbers) {
 }
 
 TEST_F(ApiRuns, NonAsciiDigitsAreAStringRunId) {
-    // Only [0-9]+ is numeric (spec 3.3); "²" and Arabic-Indic digits are string ids.
+    // Only [0-9]+ is numeric (docs/api.md#ids); "²" and Arabic-Indic digits are string ids.
     for (const char* id : {"\xc2\xb2", "\xd9\xa1\xd9\xa2"}) {
         auto run = create_run(client, "HelloFlow", run_body(id));
         EXPECT_EQ(run["run_number"], id);
@@ -328,8 +329,8 @@ TEST_F(ApiRuns, RunCursorCarriesTheNumericRunNumber) {
     EXPECT_EQ(json::value(cursor), json::value({{"ts_epoch", kT0 + 7}, {"run_number", 2}}));
 }
 
-TEST_F(ApiRuns, SpecCursorExampleSelectsOlderRuns) {
-    // {"ts_epoch": 1718000000123, "run_number": 40} from spec 5.3.
+TEST_F(ApiRuns, DocumentedCursorExampleSelectsOlderRuns) {
+    // {"ts_epoch": 1718000000123, "run_number": 40}, the example cursor of docs/api.md#pagination.
     at(1'718'000'000'123);
     create_run(client, "HelloFlow");  // run 1: same ts, lower number: included
     at(1'718'000'000'124);
@@ -353,7 +354,7 @@ TEST_F(ApiRuns, LimitZeroAndCap) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Filters (spec 5.5)
+// Filters (docs/api.md#filters)
 
 class ApiRunFilters : public ApiRuns {
 protected:
@@ -497,7 +498,7 @@ TEST_F(ApiRunFilters, UnknownFieldsAreIgnoredButKnownOnesTurnPagingOn) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Derived status (spec 7.6)
+// Derived status (docs/api.md#run-status)
 
 class ApiRunStatus : public ApiRuns {
 protected:
@@ -597,7 +598,7 @@ TEST(ApiRunStatusLive, RecentHeartbeatMeansRunning) {
 }
 
 // ---------------------------------------------------------------------------------------
-// POST /flows/{flow_id}/runs/{run_number}/heartbeat (spec 6.3.4, 7.5)
+// POST /flows/{flow_id}/runs/{run_number}/heartbeat (docs/api.md#heartbeats)
 
 class ApiRunHeartbeat : public ApiRuns {
 protected:
@@ -709,13 +710,13 @@ TEST_F(ApiRunHeartbeat, OnlyTheHeartbeatChanges) {
 }
 
 // ---------------------------------------------------------------------------------------
-// PATCH /flows/{flow_id}/runs/{run_number}/tag/mutate (spec 6.3.5)
+// PATCH /flows/{flow_id}/runs/{run_number}/tag/mutate (docs/api.md#tag-mutation)
 
 class ApiTagMutation : public ApiRuns {
 protected:
     void SetUp() override {
         ApiRuns::SetUp();
-        // Run 1 with tags ["team:ml"] and the spec's system tags.
+        // Run 1 with tags ["team:ml"] and the Metaflow client's system tags.
         create_run(client, "HelloFlow");
     }
     HttpResponse mutate(const json::object& body, const std::string& run = "1") {
@@ -729,7 +730,7 @@ protected:
     }
 };
 
-TEST_F(ApiTagMutation, SpecExampleRemovesThenAddsAndSkipsSystemTags) {
+TEST_F(ApiTagMutation, DocumentedExampleRemovesThenAddsAndSkipsSystemTags) {
     auto r = mutate({{"tags_to_add", json::array{"reviewed", "user:alice"}},
                      {"tags_to_remove", json::array{"team:ml"}}});
     expect_ok_json(r);
@@ -878,7 +879,8 @@ TEST_F(ApiTagMutation, ConcurrentMutationsLoseNothing) {
         for (int j = 0; j < kEach; ++j) {
             json::object body{
                 {"tags_to_add", json::array{"t" + std::to_string(i) + "-" + std::to_string(j)}}};
-            // A 409 asks the client to retry (spec 6.3.5), as the Metaflow client does.
+            // A 409 asks the client to retry (docs/api.md#tag-mutation), as the Metaflow client
+            // does.
             for (int attempt = 0; attempt < 20; ++attempt) {
                 auto r = c.patch("/flows/HelloFlow/runs/1/tag/mutate", json::serialize(body));
                 std::lock_guard lock(mutex);

@@ -1,7 +1,7 @@
-// The reads the Metaflow client makes, over real HTTP, against the scale fixture of issue 5
-// (store/scale_fixture.hpp): counts, order and content of every list, the big lists streamed
-// in chunks with the same body as an unstreamed list, and on each backend every statement
-// of these reads served by an index. Correctness only: the benchmark (bench/scale.sh)
+// The reads the Metaflow client makes, over real HTTP, against the scale fixture (metadata-service
+// generate-fixture) (store/scale_fixture.hpp): counts, order and content of every list, the big
+// lists streamed in chunks with the same body as an unstreamed list, and on each backend every
+// statement of these reads served by an index. Correctness only: the benchmark (bench/scale.sh)
 // measures time and memory at full scale.
 //
 // The fixture's size comes from MF_TEST_SCALE_RUNS and MF_TEST_SCALE_FOREACH_TASKS; the
@@ -51,8 +51,10 @@ class StatementLog {
 public:
     StatementLog() {
         if (testing_postgres()) {
-            pg::set_query_observer([this](const std::string& sql, const auto& params) {
-                add(Statement{sql, params});
+            pg::set_query_observer([this](const pg::Query& query) {
+                Statement statement{query.text(), {}};
+                for (const auto& param : query.params()) statement.params.push_back(param.text);
+                add(std::move(statement));
             });
         } else {
             sqlite::set_statement_observer([this](const std::string& sql) { add({sql, {}}); });

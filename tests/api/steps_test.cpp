@@ -1,4 +1,4 @@
-// Routes 13-15 of spec 6.4: the step list, single step reads and step creation.
+// The step routes: the step list, single step reads and step creation.
 
 #include <gtest/gtest.h>
 
@@ -17,14 +17,14 @@ protected:
     void SetUp() override {
         at(kT0);
         create_flow(client, "HelloFlow");
-        create_run(client, "HelloFlow");  // run 1: tags ["team:ml"], the spec's system tags
+        create_run(client, "HelloFlow");  // run 1: tags ["team:ml"], the client's system tags
     }
     void at(std::int64_t ms) { server.clock().set_ms(ms); }
 };
 
 TEST_F(ApiSteps, CreateReturnsTheStepWithRunTagsAndAStringRunNumber) {
     at(kT0 + 1000);
-    // The spec's example request (6.4.1).
+    // The Metaflow client's request (docs/api.md#steps).
     auto r = client.post("/flows/HelloFlow/runs/1/steps/start/step",
                          R"({"run_number": "1", "step_name": "ignored", "flow_id": "ignored",
                              "user_name": "alice", "tags": ["steptag"],

@@ -1,4 +1,4 @@
-// Routes 16-20 of spec 6.5: the task list (legacy, paginated, filtered), filtered_tasks,
+// The task routes: the task list (legacy, paginated, filtered), filtered_tasks,
 // single task reads, task creation and task heartbeats.
 
 #include <gtest/gtest.h>
@@ -56,7 +56,7 @@ TEST_F(ApiTasks, CreateReturnsTheTaskWithRunTags) {
 TEST_F(ApiTasks, CreateWithoutFieldsStoresNulls) {
     auto task = create_task(client, "HelloFlow", "1", "start", {});
     EXPECT_TRUE(task["user_name"].is_null());
-    // Missing system tags: heartbeat-capable (spec 7.5).
+    // Missing system tags: heartbeat-capable (docs/api.md#heartbeats).
     EXPECT_EQ(task["last_heartbeat_ts"], kT0s);
 }
 
@@ -337,7 +337,7 @@ TEST_F(ApiTaskFilters, FilterWithLimitAndCursor) {
 }
 
 // ---------------------------------------------------------------------------------------
-// GET .../steps/{step_name}/filtered_tasks (spec 6.5.4)
+// GET .../steps/{step_name}/filtered_tasks (docs/api.md#filtered-tasks)
 
 class ApiFilteredTasks : public ApiTasks {
 protected:
@@ -509,7 +509,7 @@ TEST_F(ApiFilteredTasks, InvalidRegexIsAnErrorNotAList) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Heartbeats: task creation and POST .../tasks/{task_id}/heartbeat (spec 6.5.1, 6.5.5, 7.5)
+// Heartbeats: task creation and POST .../tasks/{task_id}/heartbeat (docs/api.md#heartbeats)
 
 class ApiTaskHeartbeat : public ApiTasks {
 protected:

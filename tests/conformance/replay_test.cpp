@@ -88,7 +88,8 @@ bool is_heartbeat(const Exchange& e) {
            e.path.compare(e.path.size() - 10, 10, "/heartbeat") == 0;
 }
 
-// Lists whose order the reference does not define (spec 7.8) are compared as multisets.
+// Lists whose order the reference does not define (docs/api.md#list-order) are compared as
+// multisets.
 bool order_is_specified(const Exchange& e) {
     return e.path.find("/filtered_tasks") != std::string::npos ||
            (e.path.size() > 6 && e.path.compare(e.path.size() - 6, 6, "/steps") == 0);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, get, imageCommand, postgresDatabase, projectVersion, read, requirePresent,
+  binaryInterface, binaryPath, checkProbe, deploy, exposedPorts, get, imageCommand, postgresDatabase, projectVersion, read, requirePresent,
   terraformContainerEnv, waitFor,
 } from './lib.mjs';
 
@@ -43,10 +43,14 @@ test('the database settings point at the postgres service and its credentials', 
   assert.match(env.MF_METADATA_DB_PSWD, /:\?/, 'no default password: compose refuses to start without one');
 });
 
+// The UI listener's port: the one the image exposes beyond the API's and the migration API's.
+const uiPort = 8083;
+
 test('ports: the container ports are the ones the service listens on', () => {
+  assert.ok(exposedPorts().includes(uiPort), 'the image exposes the UI port');
   const targets = service.ports.map((p) => Number(String(p).split(':').at(-1)));
   assert.equal(String(service.environment.MF_METADATA_PORT), cli.envDefault('MF_METADATA_PORT'));
-  assert.deepEqual(targets, [Number(service.environment.MF_METADATA_PORT), Number(service.environment.MF_MIGRATION_PORT)]);
+  assert.deepEqual(targets, [Number(service.environment.MF_METADATA_PORT), Number(service.environment.MF_MIGRATION_PORT), uiPort]);
   assert.match(service.ports[1], /^127\.0\.0\.1:/, 'the unauthenticated migration API is published on loopback only');
 });
 
@@ -54,7 +58,8 @@ test('named volume, health checks and start order', () => {
   assert.ok('postgres-data' in compose.volumes);
   assert.ok(postgres.volumes.includes('postgres-data:/var/lib/postgresql/data'));
   assert.match(postgres.healthcheck.test.join(' '), /pg_isready/);
-  assert.deepEqual(service.healthcheck.test, ['CMD', '/usr/local/bin/healthcheck.sh']);
+  assert.deepEqual(service.healthcheck.test, ['CMD', '/usr/local/bin/healthcheck.sh', '--ui'], 'the API and the UI listener');
+  assert.deepEqual(Object.keys(service.build.args).sort(), ['METAFLOW_UI', 'METAFLOW_UI_SHA256'], 'the UI build arguments');
   assert.ok(fs.existsSync(deploy('container', 'healthcheck.sh')), 'the image installs healthcheck.sh');
   assert.equal(migrate.depends_on.postgres.condition, 'service_healthy');
   assert.equal(service.depends_on.migrate.condition, 'service_completed_successfully');

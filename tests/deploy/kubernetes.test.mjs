@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import {
-  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, freePort, imageCommand, projectVersion, read,
+  binaryInterface, binaryPath, checkProbe, deploy, dockerEnv, dockerfile, exposedPorts, freePort, imageCommand, projectVersion, read,
   requirePresent, terraformContainerEnv, waitFor,
 } from './lib.mjs';
 
@@ -75,6 +75,8 @@ test('ports: the container and Services use the ports the service listens on', (
   assert.equal(String(ports.http), cli.envDefault('MF_METADATA_PORT'));
   assert.equal(String(ports.migration), configMap.data.MF_MIGRATION_PORT);
   assert.equal(String(ports.migration), dockerEnv(dockerfile().at(-1)).MF_MIGRATION_PORT);
+  assert.equal(ports.ui, 8083);
+  assert.ok(exposedPorts().includes(ports.ui), 'the image exposes the UI port');
   assert.equal(String(ports.metrics), configMap.data.MF_METADATA_METRICS_PORT);
   const annotations = deployment.spec.template.metadata.annotations;
   assert.equal(annotations['prometheus.io/port'], String(ports.metrics));
@@ -99,12 +101,14 @@ test('the migration Job runs a subcommand the binary has', (t) => {
   requirePresent(t, 'subcommands', args[0], cli.subcommands.has(args[0]));
 });
 
-test('probes: liveness and startup on /ping, readiness on its own route, all served by the binary', async (t) => {
+// The startup probe is the image's health check script on both listeners; the container test
+// (scripts/test-container.sh) runs it in the built image.
+test('probes: startup by the image health check on the API and the UI, liveness on /ping, readiness on its own route', async (t) => {
+  assert.deepEqual(container.startupProbe.exec.command, ['/usr/local/bin/healthcheck.sh', '--ui']);
   assert.equal(container.livenessProbe.httpGet.path, '/ping');
-  assert.equal(container.startupProbe.httpGet.path, '/ping');
   assert.ok(container.readinessProbe.httpGet.path, 'a readiness probe');
   const { api } = await imageCommand(t, binary);
-  for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+  for (const kind of ['livenessProbe', 'readinessProbe']) {
     const probe = container[kind].httpGet;
     assert.equal(probe.port, 'http', `${kind} on the API port`);
     await t.test(`${kind} ${probe.path}`, (t2) => checkProbe(t2, api, probe.path));

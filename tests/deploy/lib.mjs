@@ -12,7 +12,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const deploy = (...parts) => path.join(root, 'deploy', ...parts);
 export const read = (file) => fs.readFileSync(file, 'utf8');
 
-// What issue 7 builds on but other engineers were still adding when the deployment was
+// What the deployment builds on but other engineers were still adding when the deployment was
 // written. A check on one of these that the binary does not have yet is skipped with a
 // message instead of failing; anything else the deployment uses must exist already. Everything
 // has landed (the PostgreSQL variables, MF_MIGRATION_PORT and `migrate` were the last), so the
@@ -157,18 +157,28 @@ export function dockerEnv(stage) {
   return env;
 }
 
+// The ports the image's last stage exposes.
+export function exposedPorts() {
+  const runtime = dockerfile().at(-1);
+  return runtime.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(' ').map(Number));
+}
+
 // Runs the image's command as the image does (ENTRYPOINT + CMD + ENV of the Dockerfile's
-// last stage, the ENTRYPOINT being the binary under test) plus extraEnv, with both ports
-// always moved to free ones on loopback. Waits for /ping on the
+// last stage, the ENTRYPOINT being the binary under test) plus extraEnv, with every port
+// (API, migration, UI) always moved to a free one on loopback. Waits for /ping on the
 // API; the process is stopped when test `t` ends.
 export async function imageCommand(t, binary, extraEnv = {}) {
   const runtime = dockerfile().at(-1);
   const last = (op) => JSON.parse(runtime.instructions.filter((i) => i.op === op).at(-1).args);
   const api = await freePort();
   const migration = await freePort();
+  const ui = await freePort();
+  const imageEnv = dockerEnv(runtime);
+  delete imageEnv.MF_UI_STATIC_DIR; // a folder that exists only in the image
   const env = {
-    PATH: process.env.PATH, ...dockerEnv(runtime), ...extraEnv,
+    PATH: process.env.PATH, ...imageEnv, ...extraEnv,
     MF_METADATA_HOST: '127.0.0.1', MF_METADATA_PORT: String(api), MF_MIGRATION_PORT: String(migration),
+    MF_UI_METADATA_PORT: String(ui),
   };
   const [entrypoint, ...entrypointArgs] = last('ENTRYPOINT');
   if (entrypoint !== '/usr/local/bin/metadata-service') throw new Error(`unexpected ENTRYPOINT ${entrypoint}`);

@@ -18,7 +18,7 @@ TestServerOptions with_keys() {
     return options;
 }
 
-// One concrete path for every route of the metadata API (spec section 6).
+// One concrete path for every route of the metadata API (docs/api.md#routes).
 const std::vector<std::pair<std::string, std::string>> kRoutes = {
     {"GET", "/version"},
     {"GET", "/healthcheck"},

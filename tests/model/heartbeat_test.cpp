@@ -9,7 +9,7 @@ JsonText version_tag(const std::string& version) {
     return "[\"runtime:dev\",\"metaflow_version:" + version + "\"]";
 }
 
-// The reference's own table (spec 7.5).
+// The reference's own table (docs/api.md#heartbeats).
 TEST(SendsHeartbeats, FollowsTheReferenceVersionTable) {
     for (const char* version : {"0.5", "1", "1.13", "2", "2.0", "2.0.0", "2.0.5", "2.2.11"}) {
         EXPECT_FALSE(sends_heartbeats(version_tag(version))) << version;

@@ -1,4 +1,4 @@
-// Many writers at once (issue 6, item 3): 64 clients, each on its own kept-alive connection,
+// Many writers at once: 64 clients, each on its own kept-alive connection,
 // write whole runs (run, step, tasks, metadata, artifacts, tag mutations) into one flow
 // through 4 server processes on one PostgreSQL database, or through one server on SQLite.
 // Afterwards: no run number or task id was handed out twice, every acknowledged object is

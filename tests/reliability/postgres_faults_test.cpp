@@ -1,5 +1,5 @@
 // PostgreSQL faults, each on a private cluster of its own so that the shared one other tests
-// use is never disturbed (issue 6, item 1): the database restarted under a write load, down
+// use is never disturbed: the database restarted under a write load, down
 // when the service starts, and a statement that hangs on a lock. Each runs in the suite's
 // PostgreSQL pass only, where the server binaries are known to be installed.
 

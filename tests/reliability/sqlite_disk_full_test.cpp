@@ -1,7 +1,7 @@
 // A full disk under the SQLite file: the service is run on a small tmpfs that the test
 // mounts (root only; skipped otherwise) and filled up. Writes then get a JSON 507, reads go
 // on, nothing acknowledged is lost, the file stays intact, and writes succeed again once
-// space is freed (issue 6, item 2).
+// space is freed.
 
 #include <signal.h>
 #include <sys/mount.h>

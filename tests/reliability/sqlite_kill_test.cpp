@@ -1,6 +1,6 @@
 // The real binary on a SQLite file, SIGKILLed again and again in the middle of a heavy
 // write load: after each kill the file passes PRAGMA integrity_check and holds every write
-// that a client saw acknowledged (issue 6, item 2).
+// that a client saw acknowledged.
 
 #include <signal.h>
 

@@ -1,6 +1,6 @@
 // The PostgreSQL schema's migrations through the real binary's `migrate` and `db-status`,
-// the migration API of a running server (spec 9.3), and `serve` on a schema it does not
-// know. They run in the suite's PostgreSQL pass (MF_TEST_BACKEND=postgres).
+// the migration API of a running server (docs/api.md#migration-api), and `serve` on a schema it
+// does not know. They run in the suite's PostgreSQL pass (MF_TEST_BACKEND=postgres).
 
 #include <gtest/gtest.h>
 

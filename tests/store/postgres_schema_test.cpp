@@ -1,5 +1,5 @@
 // The schema our migrations build, read from PostgreSQL's catalog, against the reference's
-// as the spec gives it (tests/fixtures/postgres/reference-schema.json): then a database the
+// as transcribed in tests/fixtures/postgres/reference-schema.json: then a database the
 // Python service made is one we can serve, and the other way round.
 
 #include <gtest/gtest.h>

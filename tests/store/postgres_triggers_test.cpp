@@ -1,5 +1,5 @@
-// DB_TRIGGER_CREATE=1 (spec 8.9): the service creates the notify triggers at startup, once,
-// in DB_SCHEMA_NAME, and drops older notify_ui* ones; a LISTEN session then hears what the
+// DB_TRIGGER_CREATE=1 (README.md#postgresql): the service creates the notify triggers at startup,
+// once, in DB_SCHEMA_NAME, and drops older notify_ui* ones; a LISTEN session then hears what the
 // API writes.
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-# Inputs of the original module (shared/spec/terraform-module.md): names, types, defaults and
+# Inputs of the original Metaflow Terraform module: names, types, defaults and
 # required-ness are fixed. Inputs added by this module come last, all with defaults.
 
 variable "access_list_cidr_blocks" {

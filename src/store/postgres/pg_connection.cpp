@@ -16,6 +16,7 @@ namespace {
 namespace asio = boost::asio;
 
 constexpr Oid kInt8Oid = 20;
+constexpr Oid kTextArrayOid = 1009;
 // Statements kept prepared per connection: the fixed ones of the store all fit; filtered
 // list queries past this many distinct texts are sent unnamed.
 constexpr std::size_t kMaxPreparedStatements = 256;
@@ -103,6 +104,26 @@ Query& Query::value(const std::optional<std::string>& text) {
 Query& Query::value(const std::optional<std::int64_t>& number) {
     if (!number) return placeholder(Param{std::nullopt, kInt8Oid});
     return value(*number);
+}
+
+Query& Query::values(const std::vector<std::optional<std::string>>& items) {
+    // The array's text form: elements quoted, with backslashes before quotes and backslashes.
+    std::string literal = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) literal += ',';
+        if (!items[i]) {
+            literal += "NULL";
+            continue;
+        }
+        literal += '"';
+        for (char c : *items[i]) {
+            if (c == '"' || c == '\\') literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    literal += '}';
+    return placeholder(Param{std::move(literal), kTextArrayOid});
 }
 
 std::int64_t Rows::affected() const {

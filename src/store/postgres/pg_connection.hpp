@@ -67,6 +67,8 @@ public:
     Query& value(std::string text);
     Query& value(const std::optional<std::string>& text);
     Query& value(const std::optional<std::int64_t>& number);
+    // A text[] parameter: one element per item, NULL for nothing.
+    Query& values(const std::vector<std::optional<std::string>>& items);
     const std::string& text() const { return text_; }
     const std::vector<Param>& params() const { return params_; }
 

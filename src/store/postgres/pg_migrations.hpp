@@ -15,7 +15,7 @@ namespace mf::pg {
 struct SchemaSetup {
     // Apply pending migrations to a database at an older version (an empty one always is).
     bool migrate = false;
-    // Set (DB_TRIGGER_CREATE=1): create the notify triggers of spec 8.9 in this schema
+    // Set (DB_TRIGGER_CREATE=1): create the notify triggers (README.md#postgresql) in this schema
     // (DB_SCHEMA_NAME).
     std::optional<std::string> trigger_schema;
 };

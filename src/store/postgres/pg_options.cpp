@@ -145,7 +145,7 @@ PostgresOptions postgres_options(const std::string& url,
     }
     options.timeout = std::chrono::seconds(integer_environment("MF_METADATA_DB_TIMEOUT", 60));
     if (truthy(environment("USE_SEPARATE_READER_POOL"))) {
-        // Only the host differs from the writer's settings (spec 10.1).
+        // Only the host differs from the writer's settings (README.md#postgresql).
         if (auto replica = environment("MF_METADATA_DB_READ_REPLICA_HOST"))
             (*settings)["host"] = *replica;
         options.reader_conninfo = to_url(*settings);

@@ -9,7 +9,7 @@
 
 namespace mf::pg {
 
-// The database the reference's MF_METADATA_DB_* variables describe (spec 10.1), as a
+// The database the reference's MF_METADATA_DB_* variables describe (README.md#postgresql), as a
 // postgresql:// URL; nullopt when neither MF_METADATA_DB_HOST nor MF_METADATA_DB_DSN is
 // set. MF_METADATA_DB_DSN wins when libpq can parse it.
 std::optional<std::string> database_url_from_environment();

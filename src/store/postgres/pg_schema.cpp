@@ -18,7 +18,7 @@ struct Migration {
     std::vector<std::string_view> statements;
 };
 
-// Transcribed from spec sections 8 and 9.1. Append only: a released entry never changes,
+// The reference's goose migrations, transcribed. Append only: a released entry never changes,
 // since databases already carry it. Our own migrations, if ever needed, take versions after
 // the reference's last one.
 const std::vector<Migration>& migrations() {

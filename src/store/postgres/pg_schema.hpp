@@ -9,7 +9,7 @@
 #include "store/migrations.hpp"
 #include "store/postgres/pg_connection.hpp"
 
-// The reference's schema (spec 8) as its 13 goose migrations (spec 9.1), and a runner that
+// The reference's schema as its 13 goose migrations, and a runner that
 // keeps goose's bookkeeping, so that goose, the Python service and this one each see the
 // version the others applied.
 namespace mf::pg {

@@ -18,13 +18,13 @@ JsonText json_column(const Rows& rows, int row, int column) {
     return rows.optional_text(row, column).value_or(kJsonNull);
 }
 
-// The verified owner (spec 4.2), written as the reference's index expression so that the
+// The verified owner (docs/api.md#objects), written as the reference's index expression so that the
 // index serves the `user` filter.
 constexpr std::string_view kRunOwner =
     "(CASE WHEN r.system_tags ? ('user:' || r.user_name) THEN r.user_name END)";
 
-// The derived run status (spec 7.6): OK's value cast to boolean decides, unless ATT is newer
-// than a false OK; without OK, the heartbeat does. Only the newest value is cast.
+// The derived run status (docs/api.md#run-status): OK's value cast to boolean decides, unless ATT
+// is newer than a false OK; without OK, the heartbeat does. Only the newest value is cast.
 Query& run_status(Query& query, std::int64_t now_s) {
     query.sql("(CASE (SELECT m.value");
     end_step_records(query, "attempt_ok").sql(" ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)");
@@ -212,29 +212,60 @@ Query& match_run(Query& query, const ObjectKey& run) {
     return query.sql("r.run_id = ").value(run.as_name());
 }
 
+Query& run_number_of(Query& query, const std::string& flow_id, const ObjectKey& run) {
+    if (run.is_number()) return query.value(run.as_number());
+    query.sql("(SELECT run_number FROM runs_v3 WHERE flow_id = ").value(flow_id);
+    return query.sql(" AND run_id = ").value(run.as_name()).sql(")");
+}
+
+Query& task_id_of(Query& query, const TaskPath& path) {
+    if (path.task.is_number()) return query.value(path.task.as_number());
+    query.sql("(SELECT task_id FROM tasks_v3 WHERE flow_id = ").value(path.flow_id);
+    run_number_of(query.sql(" AND run_number = "), path.flow_id, path.run);
+    query.sql(" AND step_name = ").value(path.step_name);
+    return query.sql(" AND task_name = ").value(path.task.as_name()).sql(")");
+}
+
+Query& run_key(Query& query, std::string_view alias, const std::string& flow_id,
+               const ObjectKey& run) {
+    query.sql(alias).sql(".flow_id = ").value(flow_id).sql(" AND ").sql(alias);
+    return run_number_of(query.sql(".run_number = "), flow_id, run);
+}
+
+Query& task_key(Query& query, std::string_view alias, const TaskPath& path) {
+    run_key(query, alias, path.flow_id, path.run).sql(" AND ").sql(alias);
+    query.sql(".step_name = ").value(path.step_name).sql(" AND ").sql(alias);
+    return task_id_of(query.sql(".task_id = "), path);
+}
+
 Query& from_run(Query& query, std::string_view joins, const std::string& flow_id,
                 const ObjectKey& run) {
     query.sql(" FROM runs_v3 r").sql(joins).sql(" WHERE r.flow_id = ").value(flow_id).sql(" AND ");
     return match_run(query, run);
 }
 
-Query& from_task(Query& query, std::string_view more_joins, const TaskPath& path) {
-    query.sql(" FROM runs_v3 r");
-    if (path.task.is_number()) {
-        // The task by its key alone, behind OFFSET 0, which keeps the path's conditions out of
-        // the subquery. Otherwise a plan that does not know the step's size (the prepared
-        // statement's generic plan, or any plan of a run named by its id) prefers, once the
-        // table is all-visible, an index-only walk of the step's tasks: 40 ms at 50,000
-        // tasks, against 0.1 ms.
-        query.sql(" JOIN (SELECT * FROM tasks_v3 WHERE task_id = ").value(path.task.as_number());
-        query.sql(" OFFSET 0) t ON t.flow_id = r.flow_id AND t.run_number = r.run_number");
-    } else {
-        query.sql(kJoinTasks);
+Query& from_task(Query& query, const TaskPath& path, std::optional<TaskRows> rows) {
+    // The task by its primary key alone, behind OFFSET 0, which keeps the path's other key
+    // columns out of the subquery: with them, the generic plan of the prepared statement
+    // finds the task by an index-only walk of the step's entries in
+    // tasks_v3_idx_flow_run_step_ts_task_desc once the table is all-visible (40 ms at
+    // 50,000 tasks against 0.1 ms; ScaleTest checks it). The path's conditions on t apply
+    // to the one row.
+    query.sql(" FROM runs_v3 r JOIN (SELECT * FROM tasks_v3 WHERE task_id = ");
+    task_id_of(query, path);
+    query.sql(" OFFSET 0) t ON t.flow_id = r.flow_id AND t.run_number = r.run_number");
+    if (rows) {
+        const auto alias = rows->alias;
+        query.sql(" JOIN ").sql(rows->table).sql(" ").sql(alias).sql(" ON ").sql(alias);
+        query.sql(".flow_id = t.flow_id AND ").sql(alias).sql(".run_number = t.run_number AND ");
+        query.sql(alias).sql(".step_name = t.step_name AND ").sql(alias);
+        query.sql(".task_id = t.task_id");
     }
-    query.sql(more_joins).sql(" WHERE r.flow_id = ").value(path.flow_id).sql(" AND ");
-    match_run(query, path.run).sql(" AND t.step_name = ").value(path.step_name);
-    if (path.task.is_number()) return query;
-    return query.sql(" AND t.task_name = ").value(path.task.as_name());
+    query.sql(" WHERE r.flow_id = ").value(path.flow_id).sql(" AND ");
+    match_run(query, path.run).sql(" AND ");
+    task_key(query, "t", path);
+    if (rows) task_key(query.sql(" AND "), rows->alias, path);
+    return query;
 }
 
 Query& limit(Query& query, const std::optional<Paging>& paging) {
@@ -268,8 +299,8 @@ Result<Query> runs_query(const std::string& flow_id, const RunQuery& run_query,
 Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query) {
     Query query("SELECT ");
     query.sql(kTaskColumns);
-    from_run(query, kJoinTasks, path.flow_id, path.run);
-    query.sql(" AND t.step_name = ").value(path.step_name);
+    from_run(query, kJoinTasks, path.flow_id, path.run).sql(" AND ");
+    run_key(query, "t", path.flow_id, path.run).sql(" AND t.step_name = ").value(path.step_name);
     if (auto ok =
             sql::append_filters(query, sql::kTaskFilterFields, task_query.filters, append_at(0));
         !ok)
@@ -292,10 +323,9 @@ Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64
 }
 
 Query task_heartbeat(const TaskPath& path, std::int64_t now_s) {
-    Query query("UPDATE tasks_v3 SET last_heartbeat_ts = ");
-    query.value(now_s).sql(" WHERE task_id = (SELECT t.task_id");
-    from_task(query, "", path).sql(")");
-    heartbeat_due(query, "last_heartbeat_ts", now_s);
+    Query query("UPDATE tasks_v3 AS t SET last_heartbeat_ts = ");
+    task_key(query.value(now_s).sql(" WHERE "), "t", path);
+    heartbeat_due(query, "t.last_heartbeat_ts", now_s);
     return query;
 }
 

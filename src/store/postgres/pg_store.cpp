@@ -31,11 +31,7 @@ void notify_observer(const std::vector<Query>& queries) {
     if (!observer_set.load(std::memory_order_relaxed)) return;
     std::lock_guard lock(observer_mutex);
     if (!query_observer) return;
-    for (const auto& query : queries) {
-        std::vector<std::optional<std::string>> params;
-        for (const auto& param : query.params()) params.push_back(param.text);
-        query_observer(query.text(), params);
-    }
+    for (const auto& query : queries) query_observer(query);
 }
 
 Result<std::vector<Rows>> checked(pg::Outcome outcome) {
@@ -78,10 +74,6 @@ Error tag_mutation_error(const pg::ServerError& failure) {
         return Error::retry_conflict("Conflicting concurrent tag mutation, please retry");
     return pg::to_error(failure);
 }
-
-constexpr std::string_view kJoinTaskArtifacts =
-    " JOIN artifact_v3 a ON a.flow_id = t.flow_id AND a.run_number = t.run_number AND "
-    "a.step_name = t.step_name AND a.task_id = t.task_id";
 
 constexpr std::string_view kArtifactOrder =
     " ORDER BY a.ts_epoch DESC, a.task_id DESC, a.name DESC";
@@ -251,7 +243,7 @@ public:
     Async<MutatedTags> mutate_run_tags(RunPath path, TagMutation mutation) override;
 
     Async<Step> create_step(StepPath path, NewStep step) override {
-        // Steps always carry a string run id: the run's own, or else its number (spec 3.4).
+        // Steps always carry a string run id: the run's own, or else its number (docs/api.md#ids).
         Query insert;
         with_parent_run(insert, path.flow_id, path.run);
         insert.sql(
@@ -288,7 +280,9 @@ public:
         pg::from_run(query,
                      " JOIN steps_v3 s ON s.flow_id = r.flow_id AND s.run_number = "
                      "r.run_number",
-                     path.flow_id, path.run);
+                     path.flow_id, path.run)
+            .sql(" AND ");
+        pg::run_key(query, "s", path.flow_id, path.run);
         query.sql(" AND s.step_name = ").value(path.step_name);
         return single(std::move(query), pg::step_row);
     }
@@ -345,7 +339,7 @@ public:
     Async<Task> get_task(TaskPath path) override {
         Query query("SELECT ");
         query.sql(pg::kTaskColumns);
-        pg::from_task(query, "", path);
+        pg::from_task(query, path);
         return single(std::move(query), pg::task_row);
     }
 
@@ -366,12 +360,12 @@ public:
         const std::string* pattern = condition(pattern_query.pattern);
         Query query("SELECT ");
         query.sql(pg::kTaskColumns);
-        pg::from_run(query, pg::kJoinTasks, path.flow_id, path.run);
+        pg::from_run(query, pg::kJoinTasks, path.flow_id, path.run).sql(" AND ");
+        pg::run_key(query, "t", path.flow_id, path.run);
         query.sql(" AND t.step_name = ").value(path.step_name);
-        query.sql(
-            " AND EXISTS (SELECT 1 FROM metadata_v3 m WHERE m.flow_id = t.flow_id AND "
-            "m.run_number = t.run_number AND m.step_name = t.step_name AND m.task_id = "
-            "t.task_id");
+        query.sql(" AND EXISTS (SELECT 1 FROM metadata_v3 m WHERE ");
+        pg::run_key(query, "m", path.flow_id, path.run);
+        query.sql(" AND m.step_name = ").value(path.step_name).sql(" AND m.task_id = t.task_id");
         if (field_name) query.sql(" AND m.field_name = ").value(*field_name);
         if (pattern) query.sql(" AND m.value ~ ").value(*pattern);
         query.sql(") ORDER BY t.task_id");
@@ -396,30 +390,31 @@ public:
 
     Async<std::int64_t> add_metadata(TaskPath path, std::vector<NewMetadata> records,
                                      std::int64_t ts_epoch) override {
-        std::vector<Query> queries{task_lookup(path)};
+        Columns field_names, values, types, users, tags, system_tags;
         for (const auto& record : records) {
-            Query insert(
-                "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
-                "value, type, user_name, ts_epoch, tags, system_tags, run_id, task_name) "
-                "SELECT t.flow_id, t.run_number, t.step_name, t.task_id, ");
-            insert.value(record.field_name).sql(", ").value(record.value).sql(", ");
-            insert.value(record.type).sql(", ").value(record.user_name).sql(", ");
-            insert.value(ts_epoch).sql(", ").value(pg::json_value(record.tags)).sql("::jsonb, ");
-            insert.value(pg::json_value(record.system_tags)).sql("::jsonb, r.run_id, t.task_name");
-            pg::from_task(insert, "", path);
-            queries.push_back(std::move(insert));
+            field_names.push_back(record.field_name);
+            values.push_back(record.value);
+            types.push_back(record.type);
+            users.push_back(record.user_name);
+            tags.push_back(pg::json_value(record.tags));
+            system_tags.push_back(pg::json_value(record.system_tags));
         }
-        co_return co_await insert_below_task(std::move(queries));
+        Query insert(
+            "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
+            "value, type, user_name, ts_epoch, tags, system_tags, run_id, task_name) SELECT "
+            "k.flow_id, k.run_number, k.step_name, k.task_id, v.field_name, v.value, v.type, "
+            "v.user_name, ");
+        insert.value(ts_epoch).sql(", v.tags::jsonb, v.system_tags::jsonb, k.run_id, k.task_name");
+        from_task_rows(insert, path, {&field_names, &values, &types, &users, &tags, &system_tags},
+                       "field_name, value, type, user_name, tags, system_tags");
+        co_return co_await insert_below_task(task_lookup(path), std::move(insert));
     }
 
     Async<std::vector<Metadata>> list_task_metadata(TaskPath path,
                                                     std::optional<Paging> paging) override {
         Query query("SELECT ");
         query.sql(pg::kMetadataColumns);
-        pg::from_task(query,
-                      " JOIN metadata_v3 m ON m.flow_id = t.flow_id AND m.run_number = "
-                      "t.run_number AND m.step_name = t.step_name AND m.task_id = t.task_id",
-                      path);
+        pg::from_task(query, path, pg::kTaskMetadata);
         return list(std::move(metadata_page(query, paging)), pg::metadata_row);
     }
 
@@ -430,49 +425,58 @@ public:
         pg::from_run(query,
                      " JOIN metadata_v3 m ON m.flow_id = r.flow_id AND m.run_number = "
                      "r.run_number",
-                     path.flow_id, path.run);
+                     path.flow_id, path.run)
+            .sql(" AND ");
+        pg::run_key(query, "m", path.flow_id, path.run);
         return list(std::move(metadata_page(query, paging)), pg::metadata_row);
     }
 
     Async<std::int64_t> add_artifacts(TaskPath path, std::vector<NewArtifact> artifacts,
                                       std::int64_t ts_epoch) override {
-        std::vector<Query> queries{task_lookup(path)};
+        Columns names, locations, ds_types, shas, types, content_types, users, attempts, tags,
+            system_tags;
         for (const auto& artifact : artifacts) {
-            Query insert(
-                "INSERT INTO artifact_v3 (flow_id, run_number, step_name, task_id, name, "
-                "location, ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, "
-                "tags, system_tags, run_id, task_name) SELECT t.flow_id, t.run_number, "
-                "t.step_name, t.task_id, ");
-            insert.value(artifact.name).sql(", ").value(artifact.location).sql(", ");
-            insert.value(artifact.ds_type).sql(", ").value(artifact.sha).sql(", ");
-            insert.value(artifact.type).sql(", ").value(artifact.content_type).sql(", ");
-            insert.value(artifact.user_name).sql(", ").value(artifact.attempt_id).sql(", ");
-            insert.value(ts_epoch).sql(", ").value(pg::json_value(artifact.tags)).sql("::jsonb, ");
-            insert.value(pg::json_value(artifact.system_tags));
-            insert.sql("::jsonb, r.run_id, t.task_name");
-            pg::from_task(insert, "", path);
-            // An artifact already stored for this attempt is kept as it is and not counted.
-            insert.sql(" ON CONFLICT DO NOTHING");
-            queries.push_back(std::move(insert));
+            names.push_back(artifact.name);
+            locations.push_back(artifact.location);
+            ds_types.push_back(artifact.ds_type);
+            shas.push_back(artifact.sha);
+            types.push_back(artifact.type);
+            content_types.push_back(artifact.content_type);
+            users.push_back(artifact.user_name);
+            attempts.push_back(std::to_string(artifact.attempt_id));
+            tags.push_back(pg::json_value(artifact.tags));
+            system_tags.push_back(pg::json_value(artifact.system_tags));
         }
-        co_return co_await insert_below_task(std::move(queries));
+        Query insert(
+            "INSERT INTO artifact_v3 (flow_id, run_number, step_name, task_id, name, location, "
+            "ds_type, sha, type, content_type, user_name, attempt_id, ts_epoch, tags, "
+            "system_tags, run_id, task_name) SELECT k.flow_id, k.run_number, k.step_name, "
+            "k.task_id, v.name, v.location, v.ds_type, v.sha, v.type, v.content_type, "
+            "v.user_name, v.attempt_id::smallint, ");
+        insert.value(ts_epoch).sql(", v.tags::jsonb, v.system_tags::jsonb, k.run_id, k.task_name");
+        from_task_rows(insert, path,
+                       {&names, &locations, &ds_types, &shas, &types, &content_types, &users,
+                        &attempts, &tags, &system_tags},
+                       "name, location, ds_type, sha, type, content_type, user_name, attempt_id, "
+                       "tags, system_tags");
+        // An artifact already stored for this attempt is kept as it is and not counted.
+        insert.sql(" ON CONFLICT DO NOTHING");
+        co_return co_await insert_below_task(task_lookup(path), std::move(insert));
     }
 
     Async<Artifact> get_artifact(TaskPath path, std::string name,
                                  std::optional<std::int32_t> attempt) override {
         Query query("SELECT ");
         query.sql(pg::kArtifactColumns);
-        pg::from_task(query, kJoinTaskArtifacts, path);
+        pg::from_task(query, path, pg::kTaskArtifacts);
         query.sql(" AND a.name = ").value(name).sql(" AND a.attempt_id = ");
         if (attempt) {
             query.value(std::int64_t{*attempt});
         } else {
             // The latest attempt is the one of the task's highest-attempt artifact literally
-            // named "name", which Metaflow writes on every attempt (spec 6.7.2).
-            query.sql(
-                "coalesce((SELECT max(b.attempt_id) FROM artifact_v3 b WHERE b.flow_id = "
-                "t.flow_id AND b.run_number = t.run_number AND b.step_name = t.step_name AND "
-                "b.task_id = t.task_id AND b.name = 'name'), 0)");
+            // named "name", which Metaflow writes on every attempt (docs/api.md#artifacts).
+            query.sql("coalesce((SELECT max(b.attempt_id) FROM artifact_v3 b WHERE ");
+            pg::task_key(query, "b", path).sql(" AND b.name = 'name'), 0)");
         }
         return single(std::move(query), pg::artifact_row);
     }
@@ -484,14 +488,17 @@ public:
         }
         Query query("SELECT ");
         query.sql(pg::kArtifactColumns);
-        if (scope.task) {
-            TaskPath path{scope.flow_id, scope.run, *scope.step_name, *scope.task};
-            pg::from_task(query, kJoinTaskArtifacts, path);
+        std::optional<TaskPath> task;
+        if (scope.task) task = TaskPath{scope.flow_id, scope.run, *scope.step_name, *scope.task};
+        if (task) {
+            pg::from_task(query, *task, pg::kTaskArtifacts);
         } else {
             pg::from_run(query,
                          " JOIN artifact_v3 a ON a.flow_id = r.flow_id AND a.run_number = "
                          "r.run_number",
-                         scope.flow_id, scope.run);
+                         scope.flow_id, scope.run)
+                .sql(" AND ");
+            pg::run_key(query, "a", scope.flow_id, scope.run);
             if (scope.step_name) query.sql(" AND a.step_name = ").value(*scope.step_name);
         }
         if (paging && !paging->legacy_rows) {
@@ -500,6 +507,10 @@ public:
                 " AND a.attempt_id = (SELECT b.attempt_id FROM artifact_v3 b WHERE b.flow_id = "
                 "a.flow_id AND b.run_number = a.run_number AND b.task_id = a.task_id AND "
                 "b.name = a.name ORDER BY b.ts_epoch DESC, b.attempt_id DESC LIMIT 1)");
+        } else if (task) {
+            // Only the rows of the task's highest attempt among its artifacts, found once.
+            query.sql(" AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE ");
+            pg::task_key(query, "b", *task).sql(")");
         } else {
             // Only the rows of each task's highest attempt among its artifacts: no row of the
             // task with a higher attempt, looked up per row (OFFSET 0 keeps the subquery
@@ -524,7 +535,7 @@ public:
                                                         std::int32_t attempt) override {
         Query query("SELECT ");
         query.sql(pg::kArtifactColumns);
-        pg::from_task(query, kJoinTaskArtifacts, path);
+        pg::from_task(query, path, pg::kTaskArtifacts);
         query.sql(" AND a.attempt_id = ").value(std::int64_t{attempt}).sql(kArtifactOrder);
         return list(std::move(query), pg::artifact_row);
     }
@@ -655,19 +666,39 @@ private:
 
     static Query task_lookup(const TaskPath& path) {
         Query query("SELECT t.task_id");
-        pg::from_task(query, "", path);
+        pg::from_task(query, path);
         return query;
     }
 
-    // Runs a task lookup followed by inserts that each select their task the same way, in
-    // one transaction; returns how many rows were inserted.
-    Async<std::int64_t> insert_below_task(std::vector<Query> queries) {
+    // The values of one column of the rows a request inserts.
+    using Columns = std::vector<std::optional<std::string>>;
+
+    // " FROM (<the path's task k, with its run's run_id>) k CROSS JOIN unnest(<columns>) v":
+    // the rows to insert below the task, one per element of the columns, in their order;
+    // `names` names the columns of v.
+    static Query& from_task_rows(Query& query, const TaskPath& path,
+                                 std::initializer_list<const Columns*> columns,
+                                 std::string_view names) {
+        query.sql(
+            " FROM (SELECT t.flow_id, t.run_number, t.step_name, t.task_id, t.task_name, "
+            "r.run_id");
+        pg::from_task(query, path).sql(") k CROSS JOIN unnest(");
+        const char* separator = "";
+        for (const Columns* column : columns) {
+            query.sql(separator).values(*column);
+            separator = ", ";
+        }
+        return query.sql(") WITH ORDINALITY AS v(").sql(names).sql(", n) ORDER BY v.n");
+    }
+
+    // Runs a task lookup and an insert that selects its task the same way, in one
+    // transaction; returns how many rows were inserted.
+    Async<std::int64_t> insert_below_task(Query lookup, Query insert) {
+        std::vector<Query> queries{std::move(lookup), std::move(insert)};
         auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
         if (rows->front().empty()) co_return Error::register_first();
-        std::int64_t inserted = 0;
-        for (std::size_t i = 1; i < rows->size(); ++i) inserted += (*rows)[i].affected();
-        co_return inserted;
+        co_return (*rows)[1].affected();
     }
 
     const std::chrono::seconds timeout_;
@@ -682,7 +713,7 @@ private:
 };
 
 Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation mutation) {
-    // Read, decide and write in one SERIALIZABLE transaction (spec 6.3.5): of two
+    // Read, decide and write in one SERIALIZABLE transaction (docs/api.md#tag-mutation): of two
     // concurrent mutations of a run, one fails with 40001 and its client retries.
     auto lease = co_await acquire(writers_);
     if (!lease) co_return lease.take_error();

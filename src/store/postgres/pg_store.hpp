@@ -13,12 +13,13 @@
 namespace mf {
 
 namespace pg {
+class Query;
 class SchemaPreparation;
-}
+}  // namespace pg
 
 struct PostgresOptions {
     std::string conninfo;                        // libpq URL or key=value list
-    std::optional<std::string> reader_conninfo;  // reads go there when set (spec 7.9)
+    std::optional<std::string> reader_conninfo;  // reads go there when set
     // Each server thread has a pool of its own: these bound each of them, so a process holds
     // up to threads × pool_max connections (twice that with a reader pool).
     std::size_t pool_min = 1;          // opened when the server starts
@@ -41,10 +42,10 @@ struct PostgresOptions {
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
 
 namespace pg {
-// Every statement a store sends, with its parameters as text, is passed to the observer when
-// one is set: the query-plan test uses it to EXPLAIN the reads the client makes.
-using QueryObserver =
-    std::function<void(const std::string& sql, const std::vector<std::optional<std::string>>&)>;
+// Every statement a store sends, with its parameters and their types, is passed to the
+// observer when one is set: the query-plan tests use it to EXPLAIN the statements as the
+// store prepares them.
+using QueryObserver = std::function<void(const Query&)>;
 void set_query_observer(QueryObserver observer);
 }  // namespace pg
 

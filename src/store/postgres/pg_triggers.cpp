@@ -9,7 +9,7 @@
 namespace mf::pg {
 namespace {
 
-// The spec's suffix, shared with the UI backend: a trigger carrying it is current.
+// The reference's suffix, shared with the UI backend: a trigger carrying it is current.
 constexpr std::string_view kTriggerPrefix = "notify_ui_05092024_";
 // Serialises trigger creation across processes starting together (an arbitrary constant,
 // apart from the migrations' lock).
@@ -21,7 +21,7 @@ struct NotifyTrigger {
     std::string_view operations;
 };
 
-// The metadata service's column of spec 8.9's table.
+// The key columns each table's notification carries.
 const std::vector<NotifyTrigger>& notify_triggers() {
     static const std::vector<NotifyTrigger> all = {
         {"flows_v3", {"flow_id"}, "INSERT OR UPDATE OR DELETE"},

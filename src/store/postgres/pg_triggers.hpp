@@ -4,7 +4,7 @@
 
 #include "store/postgres/pg_connection.hpp"
 
-// The change-notification triggers of spec 8.9, which feed the UI's realtime updates: on
+// The change-notification triggers (README.md#postgresql), which feed the UI's realtime updates: on
 // each table, after the rows the metadata service's configuration names change,
 // pg_notify('notify', '{"table", "schema", "operation", "data": {key columns}}').
 namespace mf::pg {

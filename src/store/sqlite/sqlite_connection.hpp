@@ -77,11 +77,11 @@ private:
     bool* in_use_;  // the cache's flag; null for a statement compiled for this use only
 };
 
-// A compiled filtered_tasks pattern (spec 6.5.4): a POSIX extended regular expression, plus
-// the PostgreSQL (ARE) spellings clients use with it, non-capturing groups "(?:" and the
-// digit classes \d and \D. Newer Metaflow clients send "^(?:<pattern>)$".
-// POSIX <regex.h> rather than std::regex: it does not recurse once per character, which long
-// metadata values would turn into a stack overflow.
+// A compiled filtered_tasks pattern (docs/api.md#filtered-tasks): a POSIX extended regular
+// expression, plus the PostgreSQL (ARE) spellings clients use with it, non-capturing groups "(?:"
+// and the digit classes \d and \D. Newer Metaflow clients send "^(?:<pattern>)$". POSIX <regex.h>
+// rather than std::regex: it does not recurse once per character, which long metadata values would
+// turn into a stack overflow.
 class PosixRegex {
 public:
     // Throws std::invalid_argument with the reason when the pattern is invalid.

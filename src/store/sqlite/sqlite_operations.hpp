@@ -23,7 +23,7 @@ namespace mf::sqlite {
 Result<Flow> read_flow(Connection& db, const std::string& flow_id);
 Result<std::vector<Flow>> read_flows(Connection& db, const std::optional<Paging>& paging);
 Result<Run> read_run(Connection& db, const RunPath& path);
-// now_s is the current time, for the derived status (spec 7.6).
+// now_s is the current time, for the derived status (docs/api.md#run-status).
 Result<std::vector<Run>> read_runs(Connection& db, const std::string& flow_id,
                                    const RunQuery& query, std::int64_t now_s);
 Result<Step> read_step(Connection& db, const StepPath& path);

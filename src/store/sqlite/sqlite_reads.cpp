@@ -33,15 +33,15 @@ SqlQuery& limit(SqlQuery& query, const std::optional<Paging>& paging) {
     return query;
 }
 
-// --- Run and task filters (spec 5.5) ---
+// --- Run and task filters (docs/api.md#filters) ---
 
-// The verified owner (spec 4.2): user_name when system_tags holds "user:<user_name>".
+// The verified owner (docs/api.md#objects): user_name when system_tags holds "user:<user_name>".
 constexpr std::string_view kRunOwner =
     "(CASE WHEN r.user_name IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(r.system_tags) "
     "WHERE type = 'text' AND value = 'user:' || r.user_name) THEN r.user_name END)";
 
-// The derived run status (spec 7.6): OK's value, cast as PostgreSQL casts text to boolean,
-// decides, unless ATT is newer than a false OK; without OK, the heartbeat does.
+// The derived run status (docs/api.md#run-status): OK's value, cast as PostgreSQL casts text to
+// boolean, decides, unless ATT is newer than a false OK; without OK, the heartbeat does.
 SqlQuery& run_status(SqlQuery& query, std::int64_t now_s) {
     query.sql("(CASE (SELECT pg_bool(m.value)");
     end_step_records(query, "attempt_ok").sql(" ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1)");
@@ -339,7 +339,7 @@ Result<Artifact> read_artifact(Connection& db, const TaskPath& path, const std::
         query.value(std::int64_t{*attempt});
     } else {
         // The latest attempt is the one of the task's highest-attempt artifact literally
-        // named "name", which Metaflow writes on every attempt (spec 6.7.2).
+        // named "name", which Metaflow writes on every attempt (docs/api.md#artifacts).
         query.sql(
             "coalesce((SELECT max(b.attempt_id) FROM artifact_v3 b WHERE b.flow_id = t.flow_id "
             "AND b.run_number = t.run_number AND b.step_name = t.step_name AND b.task_id = "

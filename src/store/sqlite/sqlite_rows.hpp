@@ -26,7 +26,7 @@ Task task_row(const Statement& row);
 Metadata metadata_row(const Statement& row);
 Artifact artifact_row(const Statement& row);
 
-// Path keys (spec 3.3): a number matches run_number / task_id, a name run_id / task_name.
+// Path keys (docs/api.md#ids): a number matches run_number / task_id, a name run_id / task_name.
 SqlQuery& match_run(SqlQuery& query, const ObjectKey& run);
 SqlQuery& match_task(SqlQuery& query, const ObjectKey& task);
 

@@ -7,7 +7,7 @@
 namespace mf::sqlite {
 namespace {
 
-// Tables and columns are named as in the reference PostgreSQL schema (spec section 8), so
+// Tables and columns are named as in the reference PostgreSQL schema, so
 // that operators can read either database alike. Tags are JSON text, as posted.
 //
 // The ids come from AUTOINCREMENT keys, which never reuse a number: like the reference's

@@ -70,8 +70,8 @@ std::int64_t insert_returning_id(Statement& insert) {
     return id;
 }
 
-// The heartbeat update of spec 7.5: the check and the write are one statement, so that of
-// two concurrent heartbeats only one can see the old value.
+// The heartbeat update (docs/api.md#heartbeats): the check and the write are one statement, so that
+// of two concurrent heartbeats only one can see the old value.
 SqlQuery& set_heartbeat(SqlQuery& query, std::string_view table, std::int64_t now_s) {
     return query.sql("UPDATE ").sql(table).sql(" SET last_heartbeat_ts = ").value(now_s);
 }
@@ -157,7 +157,7 @@ Result<Step> insert_step(Connection& db, const StepPath& path, const NewStep& st
         return Error::missing_parent("run " + path.flow_id + "/" + key_text(path.run) +
                                      " does not exist");
     }
-    // Steps always carry a string run id: the run's own, or else its number (spec 3.4).
+    // Steps always carry a string run id: the run's own, or else its number (docs/api.md#ids).
     std::string run_id = run->run_id.value_or(std::to_string(run->run_number));
     try {
         db.prepare(
@@ -235,7 +235,8 @@ Result<Task> insert_task(Connection& db, const StepPath& path, const NewTask& ta
                                  path.step_name + ", " + task.task_name.value_or(""));
     }
     if (task.heartbeat_ts) {
-        // A heartbeating client's new task counts as a sign of life of its run (spec 6.5.1).
+        // A heartbeating client's new task counts as a sign of life of its run
+        // (docs/api.md#heartbeats).
         refresh_run_heartbeat(db, path.flow_id, ObjectKey::number(run->run_number),
                               *task.heartbeat_ts);
     }
