@@ -7,6 +7,7 @@
 #include "api/version.hpp"
 #include "http/server.hpp"
 #include "store/open.hpp"
+#include "ui/database_routes.hpp"
 #include "ui/routes.hpp"
 #include "ui/settings.hpp"
 
@@ -33,6 +34,7 @@ struct Service::Impl {
     std::unique_ptr<ui::Plugins> ui_plugins;
     std::unique_ptr<ui::StaticBundle> ui_bundle;
     std::unique_ptr<ui::Context> ui_context;
+    std::unique_ptr<ui::DatabaseContext> ui_database;
     http::Router ui_router;
     std::optional<std::size_t> ui_listener;
 
@@ -69,6 +71,10 @@ struct Service::Impl {
         ui_plugins = std::make_unique<ui::Plugins>(ui.plugins_dir);
         ui_context = std::make_unique<ui::Context>(
             ui::Context{*store, clock, ui_settings, *ui_plugins, [this] { return draining(); }});
+        ui_database = std::make_unique<ui::DatabaseContext>(
+            ui::DatabaseContext{store->ui_reader(), clock, ui::status_thresholds_from_environment(),
+                                ui::base_url_from_environment()});
+        ui::add_database_routes(ui_router, *ui_database);
         ui::add_routes(ui_router, *ui_context);
         ui_router.add_routes_of(api_router, "/metadata", "GET");
         ui::add_static_routes(ui_router, ui_bundle.get(), config.path_prefix);

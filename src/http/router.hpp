@@ -9,9 +9,10 @@
 
 namespace mf::http {
 
-// Maps method + path to a handler by exact route templates (docs/api.md#conventions): a `{name}` segment
-// matches one non-empty segment, percent-decoded; a last `{name*}` the rest of the path (one
-// segment or more, each decoded, joined by '/'); there is no trailing-slash folding.
+// Maps method + path to a handler by exact route templates (docs/api.md#conventions): a
+// `{name}` segment matches one non-empty segment, percent-decoded; a last `{name*}` the rest
+// of the path (one segment or more, each decoded, joined by '/'); there is no trailing-slash
+// folding.
 class Router {
 public:
     explicit Router(std::string path_prefix = {});

@@ -16,6 +16,8 @@
 
 namespace mf {
 
+class UiReader;
+
 template <class T>
 using Async = boost::asio::awaitable<Result<T>>;
 
@@ -70,6 +72,9 @@ public:
     // Called once the server's event loops run: a store with connection pools opens their
     // first connections on each loop, so that the first requests do not wait for them.
     virtual void warm_up(const std::vector<boost::asio::any_io_executor>& /*loops*/) {}
+
+    // The web UI's reads (store/ui_reader.hpp), on the same connections as the rest.
+    virtual UiReader& ui_reader() = 0;
 
     virtual Async<Flow> create_flow(NewFlow flow) = 0;
     virtual Async<Flow> get_flow(std::string flow_id) = 0;

@@ -12,6 +12,7 @@
 #include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_sql.hpp"
+#include "store/ui_sql.hpp"
 
 namespace mf {
 namespace {
@@ -77,7 +78,7 @@ Error tag_mutation_error(const pg::ServerError& failure) {
 constexpr std::string_view kArtifactOrder =
     " ORDER BY a.ts_epoch DESC, a.task_id DESC, a.name DESC";
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public UiReader {
 public:
     explicit PostgresStore(const PostgresOptions& options)
         : timeout_(options.timeout),
@@ -115,6 +116,39 @@ public:
                 asio::co_spawn(loop, fill(pools->pool_for(loop)), asio::detached);
             }
         }
+    }
+
+    UiReader& ui_reader() override { return *this; }
+
+    Async<std::vector<UiRow>> ui_list(UiListQuery ui_query) override {
+        Query query;
+        if (auto ok = sql::UiSql<sql::Dialect::postgres, Query>(query).list(ui_query); !ok)
+            co_return ok.take_error();
+        std::vector<Query> queries{std::move(query)};
+        auto rows = checked(co_await read_queries(queries));
+        if (!rows) co_return rows.take_error();
+        const Rows& found = rows->front();
+        std::vector<UiRow> result;
+        result.reserve(static_cast<std::size_t>(found.size()));
+        for (int row = 0; row < found.size(); ++row) {
+            UiRow cells;
+            for (int column = 0; column < found.columns(); ++column)
+                cells.push_back(found.optional_text(row, column));
+            result.push_back(std::move(cells));
+        }
+        co_return result;
+    }
+
+    Async<std::vector<std::string>> ui_run_tags() override {
+        Query query;
+        sql::UiSql<sql::Dialect::postgres, Query>(query).run_tags();
+        std::vector<Query> queries{std::move(query)};
+        auto rows = checked(co_await read_queries(queries));
+        if (!rows) co_return rows.take_error();
+        std::vector<std::string> tags;
+        for (int row = 0; row < rows->front().size(); ++row)
+            tags.push_back(rows->front().text(row, 0));
+        co_return tags;
     }
 
     Async<Ok> check_health() override {

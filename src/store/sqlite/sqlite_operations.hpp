@@ -12,6 +12,7 @@
 #include "model/tags.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
 #include "store/store.hpp"
+#include "store/ui_reader.hpp"
 
 // The store's operations as plain functions of a connection, one SQL statement per read.
 // Domain outcomes (not found, duplicates, missing parents) come back as errors in the
@@ -41,6 +42,10 @@ Result<std::vector<Artifact>> read_artifacts(Connection& db, const ArtifactScope
                                              const std::optional<Paging>& paging);
 Result<std::vector<Artifact>> read_attempt_artifacts(Connection& db, const TaskPath& path,
                                                      std::int32_t attempt);
+
+// The web UI's reads (store/ui_reader.hpp).
+Result<std::vector<UiRow>> read_ui_list(Connection& db, const UiListQuery& query);
+Result<std::vector<std::string>> read_ui_run_tags(Connection& db);
 
 // Writes, on the writer connection inside its transaction.
 Result<Ok> ping(Connection& db);

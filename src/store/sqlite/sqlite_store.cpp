@@ -65,7 +65,7 @@ std::unique_ptr<Connection> open_writer_connection(const SqliteOptions& options)
     return db;
 }
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public UiReader {
 public:
     SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer_connection)
         : readers_(options.path, options.busy_timeout_ms),
@@ -75,6 +75,18 @@ public:
     Async<Ok> check_health() override {
         // Through the writer, so that a stuck writer or a locked file shows as unhealthy.
         return writer_.submit<Ok>([](Connection& db) { return sqlite::ping(db); });
+    }
+
+    UiReader& ui_reader() override { return *this; }
+
+    Async<std::vector<UiRow>> ui_list(UiListQuery query) override {
+        co_return read<std::vector<UiRow>>(
+            [&](Connection& db) { return sqlite::read_ui_list(db, query); });
+    }
+
+    Async<std::vector<std::string>> ui_run_tags() override {
+        co_return read<std::vector<std::string>>(
+            [](Connection& db) { return sqlite::read_ui_run_tags(db); });
     }
 
     Async<Flow> create_flow(NewFlow flow) override {

@@ -1,0 +1,649 @@
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/error.hpp"
+#include "model/result.hpp"
+#include "store/sql_filters.hpp"
+#include "store/ui_reader.hpp"
+
+// The SQL of the web UI's reads, for both stores: one text with the dialect's spellings where
+// SQLite and PostgreSQL differ. `Query` is the store's query builder (sql() appends text,
+// value() a bound parameter). Column names come from the fixed catalog of ui_columns();
+// every value a client sends is bound, never spliced.
+//
+// A list is three layers: the resource's rows with their derived columns (alias x), then
+// the filters on those columns, then order and page, or the page of groups.
+namespace mf::sql {
+
+enum class Dialect { sqlite, postgres };
+
+template <Dialect D, class Query>
+class UiSql {
+public:
+    static constexpr bool kPostgres = D == Dialect::postgres;
+
+    explicit UiSql(Query& query) : q_(query) {}
+
+    Result<Ok> list(const UiListQuery& query) {
+        if (!query.group.empty() && !query.distinct_column) return grouped_list(query);
+        q_.sql("SELECT ");
+        if (query.distinct_column) {
+            q_.sql("DISTINCT x.").sql(quoted(*query.distinct_column));
+        } else {
+            output_columns("x", query.resource);
+        }
+        q_.sql(" FROM (");
+        rows(query);
+        q_.sql(") x WHERE 1 = 1");
+        if (auto ok = conditions(query, "x"); !ok) return ok;
+        if (query.distinct_column) {
+            q_.sql(" ORDER BY x.").sql(quoted(*query.distinct_column));
+        } else {
+            order_by(query, "x");
+        }
+        page(query.limit, query.offset);
+        return Ok{};
+    }
+
+    // Every element of every run's tags and system tags, once.
+    void run_tags() {
+        if constexpr (kPostgres) {
+            q_.sql(
+                "SELECT DISTINCT jsonb_array_elements_text(tag_list) FROM (SELECT tags AS "
+                "tag_list FROM runs_v3 WHERE jsonb_typeof(tags) = 'array' UNION ALL SELECT "
+                "system_tags FROM runs_v3 WHERE jsonb_typeof(system_tags) = 'array') l");
+        } else {
+            q_.sql(
+                "SELECT j.value FROM runs_v3 r, json_each(CASE WHEN json_valid(r.tags) THEN "
+                "r.tags ELSE '[]' END) j WHERE j.type = 'text' UNION SELECT j.value FROM runs_v3 "
+                "r, json_each(CASE WHEN json_valid(r.system_tags) THEN r.system_tags ELSE '[]' "
+                "END) j WHERE j.type = 'text'");
+        }
+    }
+
+private:
+    // --- Dialect ---
+
+    static std::string quoted(std::string_view column) { return "\"" + std::string(column) + "\""; }
+
+    void integer(std::int64_t value) { q_.sql("CAST(").value(value).sql(" AS BIGINT)"); }
+
+    // The largest of the values, ignoring nulls; null when all are.
+    static std::string greatest(std::initializer_list<std::string_view> values) {
+        std::string text;
+        if constexpr (kPostgres) {
+            text = "GREATEST(";
+            for (auto value : values) text += std::string(value) + ", ";
+            text.resize(text.size() - 2);
+            return text + ")";
+        } else {
+            // SQLite's max() is null when any argument is: each argument falls back on the
+            // others in turn.
+            const std::vector<std::string_view> all(values);
+            text = "max(";
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                text += "coalesce(";
+                for (std::size_t j = 0; j < all.size(); ++j) {
+                    text += std::string(all[(i + j) % all.size()]);
+                    text += j + 1 < all.size() ? ", " : ")";
+                }
+                text += i + 1 < all.size() ? ", " : ")";
+            }
+            return text;
+        }
+    }
+
+    // A text column holding a whole number, as an integer; null otherwise.
+    void whole_number(std::string_view column) {
+        if constexpr (kPostgres) {
+            q_.sql("(CASE WHEN ").sql(column).sql(" ~ '^[0-9]{1,9}$' THEN CAST(").sql(column);
+            q_.sql(" AS INTEGER) END)");
+        } else {
+            q_.sql("(CASE WHEN ").sql(column).sql(" GLOB '[0-9]*' AND ").sql(column);
+            q_.sql(" NOT GLOB '*[^0-9]*' THEN CAST(").sql(column).sql(" AS INTEGER) END)");
+        }
+    }
+
+    // The number after the first "attempt_id:" in the text of a tag list; null without one.
+    void tagged_attempt(std::string_view tags) {
+        if constexpr (kPostgres) {
+            q_.sql("CAST(substring(CAST(").sql(tags).sql(" AS TEXT) from 'attempt_id:(\\d{1,9})')");
+            q_.sql(" AS INTEGER)");
+        } else {
+            const std::string digits = "substr(" + std::string(tags) + ", instr(" +
+                                       std::string(tags) + ", 'attempt_id:') + 11)";
+            q_.sql("(CASE WHEN instr(").sql(tags).sql(", 'attempt_id:') > 0 AND ").sql(digits);
+            q_.sql(" GLOB '[0-9]*' THEN CAST(").sql(digits).sql(" AS INTEGER) END)");
+        }
+    }
+
+    // A text column's truth as PostgreSQL reads booleans: 1, 0, or null.
+    void truth(std::string_view column) {
+        q_.sql("(CASE WHEN lower(").sql(column).sql(") IN ('true', 't', '1', 'yes', 'y', 'on') ");
+        q_.sql("THEN 1 WHEN lower(").sql(column);
+        q_.sql(") IN ('false', 'f', '0', 'no', 'n', 'off') THEN 0 END)");
+    }
+
+    // The run's user_name when its system tags hold "user:<user_name>".
+    void verified_user() {
+        if constexpr (kPostgres) {
+            q_.sql("(CASE WHEN r.system_tags ? ('user:' || r.user_name) THEN r.user_name END)");
+        } else {
+            q_.sql(
+                "(CASE WHEN r.user_name IS NOT NULL AND json_valid(r.system_tags) AND EXISTS "
+                "(SELECT 1 FROM json_each(r.system_tags) WHERE type = 'text' AND value = "
+                "'user:' || r.user_name) THEN r.user_name END)");
+        }
+    }
+
+    std::string_view ilike() const { return kPostgres ? " ILIKE " : " LIKE "; }
+    std::string_view null_safe_equal() const {
+        return kPostgres ? " IS NOT DISTINCT FROM " : " IS ";
+    }
+
+    // --- Scope ---
+
+    // The run_number of the scope's run.
+    void run_number(const UiScope& scope) {
+        const ObjectKey& run = *scope.run;
+        if (run.is_number()) {
+            integer(run.as_number());
+            return;
+        }
+        q_.sql("(SELECT r0.run_number FROM runs_v3 r0 WHERE r0.flow_id = ").value(*scope.flow_id);
+        q_.sql(" AND r0.run_id = ").value(run.as_name()).sql(")");
+    }
+
+    void task_id(const UiScope& scope) {
+        const ObjectKey& task = *scope.task;
+        if (task.is_number()) {
+            integer(task.as_number());
+            return;
+        }
+        q_.sql("(SELECT t0.task_id FROM tasks_v3 t0 WHERE t0.flow_id = ").value(*scope.flow_id);
+        q_.sql(" AND t0.run_number = ");
+        run_number(scope);
+        q_.sql(" AND t0.step_name = ").value(*scope.step_name);
+        q_.sql(" AND t0.task_name = ").value(task.as_name()).sql(")");
+    }
+
+    // " AND <alias> is in the scope", for a table below runs.
+    void scope_below_run(const UiScope& scope, std::string_view alias) {
+        const std::string a(alias);
+        if (scope.flow_id) q_.sql(" AND " + a + ".flow_id = ").value(*scope.flow_id);
+        if (scope.run) {
+            q_.sql(" AND " + a + ".run_number = ");
+            run_number(scope);
+        }
+        if (scope.step_name) q_.sql(" AND " + a + ".step_name = ").value(*scope.step_name);
+        if (scope.task) {
+            q_.sql(" AND " + a + ".task_id = ");
+            task_id(scope);
+        }
+    }
+
+    // --- Rows with their derived columns ---
+
+    void rows(const UiListQuery& query) {
+        switch (query.resource) {
+            case UiResource::flows:
+                flows(query.scope);
+                return;
+            case UiResource::runs:
+                runs(query.scope, query.clock);
+                return;
+            case UiResource::steps:
+                steps(query.scope, query.clock);
+                return;
+            case UiResource::tasks:
+                tasks(query.scope, query.clock);
+                return;
+            case UiResource::metadata:
+                metadata(query.scope);
+                return;
+            case UiResource::artifacts:
+                artifacts(query.scope);
+                return;
+        }
+    }
+
+    void flows(const UiScope& scope) {
+        q_.sql(
+            "SELECT f.flow_id AS \"flow_id\", f.user_name AS \"user_name\", f.ts_epoch AS "
+            "\"ts_epoch\", f.tags AS \"tags\", f.system_tags AS \"system_tags\" FROM flows_v3 f "
+            "WHERE 1 = 1");
+        if (scope.flow_id) q_.sql(" AND f.flow_id = ").value(*scope.flow_id);
+    }
+
+    // The newest attempt_ok record of the run's end step decides (its time o, its value v),
+    // unless a newer attempt of the end step follows a false one (a retry: running). Without
+    // one, a recent heartbeat means running; anything else failed.
+    void runs(const UiScope& scope, const UiStatusClock& clock) {
+        constexpr std::string_view retrying = "(r.ok_value = 0 AND r.retry_ts > r.ok_ts)";
+        q_.sql(
+            "SELECT r.flow_id AS \"flow_id\", r.run_number AS \"run_number\", r.run_id AS "
+            "\"run_id\", r.user_name AS \"user_name\", ");
+        verified_user();
+        q_.sql(
+            " AS \"user\", COALESCE(r.run_id, CAST(r.run_number AS TEXT)) AS \"run\", (CASE WHEN ");
+        q_.sql(retrying).sql(" THEN 'running' WHEN r.ok_value = 1 THEN 'completed'");
+        q_.sql(" WHEN r.ok_value = 0 THEN 'failed' WHEN ");
+        fresh_run_heartbeat(clock);
+        q_.sql(" THEN 'running' ELSE 'failed' END) AS \"status\", r.ts_epoch AS \"ts_epoch\", ");
+        q_.sql("(CASE WHEN ").sql(retrying).sql(" THEN NULL WHEN r.ok_ts IS NOT NULL THEN r.ok_ts");
+        q_.sql(" WHEN ");
+        fresh_run_heartbeat(clock);
+        q_.sql(" THEN NULL ELSE r.last_heartbeat_ts * 1000 END) AS \"finished_at\", ");
+        q_.sql("(CASE WHEN ").sql(retrying);
+        q_.sql(" AND r.last_heartbeat_ts IS NOT NULL THEN r.last_heartbeat_ts * 1000 - r.ts_epoch");
+        q_.sql(" WHEN r.ok_ts IS NOT NULL THEN r.ok_ts - r.ts_epoch");
+        q_.sql(
+            " WHEN r.last_heartbeat_ts IS NOT NULL THEN r.last_heartbeat_ts * 1000 - r.ts_epoch");
+        q_.sql(" WHEN ");
+        integer(clock.now_ms);
+        q_.sql(" - r.ts_epoch > ");
+        integer(clock.old_run_failure_cutoff_ms);
+        q_.sql(" THEN NULL ELSE ");
+        integer(clock.now_ms);
+        q_.sql(
+            " - r.ts_epoch END) AS \"duration\", r.last_heartbeat_ts AS \"last_heartbeat_ts\", ");
+        q_.sql("r.tags AS \"tags\", r.system_tags AS \"system_tags\" FROM (SELECT r.*, ");
+        q_.sql("(SELECT m.ts_epoch");
+        end_step_records("attempt_ok");
+        q_.sql(" ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1) AS ok_ts, (SELECT ");
+        truth("m.value");
+        end_step_records("attempt_ok");
+        q_.sql(
+            " ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1) AS ok_value, (SELECT max(m.ts_epoch)");
+        end_step_records("attempt");
+        q_.sql(") AS retry_ts FROM runs_v3 r WHERE 1 = 1");
+        if (scope.flow_id) q_.sql(" AND r.flow_id = ").value(*scope.flow_id);
+        if (scope.run) {
+            if (scope.run->is_number()) {
+                q_.sql(" AND r.run_number = ");
+                integer(scope.run->as_number());
+            } else {
+                q_.sql(" AND r.run_id = ").value(scope.run->as_name());
+            }
+        }
+        q_.sql(") r");
+    }
+
+    void end_step_records(std::string_view field_name) {
+        q_.sql(
+            " FROM metadata_v3 m WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number AND "
+            "m.step_name = 'end' AND m.field_name = '");
+        q_.sql(field_name).sql("'");
+    }
+
+    void fresh_run_heartbeat(const UiStatusClock& clock) {
+        q_.sql("(r.last_heartbeat_ts IS NOT NULL AND abs(");
+        integer(clock.now_ms / 1000);
+        q_.sql(" - r.last_heartbeat_ts) <= ");
+        integer(clock.run_inactive_cutoff_s);
+        q_.sql(")");
+    }
+
+    // A step lasts from its start to the last sign of its tasks: a _task_ok artifact, an
+    // attempt's end, a heartbeat; without any, until now, for a day at most.
+    void steps(const UiScope& scope, const UiStatusClock& clock) {
+        q_.sql(
+            "SELECT s.flow_id AS \"flow_id\", s.run_number AS \"run_number\", s.run_id AS "
+            "\"run_id\", s.step_name AS \"step_name\", s.user_name AS \"user_name\", s.ts_epoch "
+            "AS \"ts_epoch\", (CASE WHEN s.last_sign IS NOT NULL THEN s.last_sign - s.ts_epoch "
+            "WHEN ");
+        integer(clock.now_ms);
+        q_.sql(" - s.ts_epoch > ");
+        integer(clock.old_run_failure_cutoff_ms);
+        q_.sql(" THEN NULL ELSE ");
+        integer(clock.now_ms);
+        q_.sql(
+            " - s.ts_epoch END) AS \"duration\", r.tags AS \"tags\", r.system_tags AS "
+            "\"system_tags\" FROM (SELECT s1.*, ");
+        q_.sql(greatest({"s1.ok_ts", "s1.done_ts", "s1.heartbeat_ms"}));
+        q_.sql(
+            " AS last_sign FROM (SELECT s.*, (SELECT max(a.ts_epoch) FROM artifact_v3 a WHERE "
+            "a.flow_id = s.flow_id AND a.run_number = s.run_number AND a.step_name = s.step_name "
+            "AND a.name = '_task_ok') AS ok_ts, (SELECT max(m.ts_epoch) FROM metadata_v3 m WHERE "
+            "m.flow_id = s.flow_id AND m.run_number = s.run_number AND m.step_name = s.step_name "
+            "AND m.field_name IN ('attempt_ok', 'attempt-done')) AS done_ts, (SELECT "
+            "max(t.last_heartbeat_ts) * 1000 FROM tasks_v3 t WHERE t.flow_id = s.flow_id AND "
+            "t.run_number = s.run_number AND t.step_name = s.step_name) AS heartbeat_ms FROM "
+            "steps_v3 s WHERE 1 = 1");
+        scope_below_run(scope, "s");
+        q_.sql(") s1) s JOIN runs_v3 r ON r.flow_id = s.flow_id AND r.run_number = s.run_number");
+    }
+
+    // A task's row per attempt. Its attempts come from the metadata records "attempt" (its
+    // start), "attempt-done" and "attempt_ok" (its end, and whether it succeeded) and the
+    // _task_ok artifact (its end, and where its outcome is stored); a task without any has one
+    // attempt 0. The start of the next attempt ends an attempt too.
+    void tasks(const UiScope& scope, const UiStatusClock& clock) {
+        q_.sql(
+            "WITH att AS (SELECT u.task_id, u.attempt_id, max(u.started_at) AS started_at, "
+            "max(u.attempt_finished_at) AS attempt_finished_at, max(u.task_ok_finished_at) AS "
+            "task_ok_finished_at, max(u.task_ok_location) AS task_ok_location, max(u.attempt_ok) "
+            "AS attempt_ok FROM (SELECT m.task_id, ");
+        whole_number("m.value");
+        q_.sql(
+            " AS attempt_id, m.ts_epoch AS started_at, CAST(NULL AS BIGINT) AS "
+            "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS TEXT) "
+            "AS task_ok_location, CAST(NULL AS INTEGER) AS attempt_ok FROM metadata_v3 m WHERE "
+            "m.field_name = 'attempt'");
+        scope_below_run(scope, "m");
+        q_.sql(" UNION ALL SELECT m.task_id, ");
+        whole_number("m.value");
+        q_.sql(" , NULL, m.ts_epoch, NULL, NULL, NULL FROM metadata_v3 m WHERE m.field_name = ");
+        q_.sql("'attempt-done'");
+        scope_below_run(scope, "m");
+        q_.sql(" UNION ALL SELECT m.task_id, ");
+        tagged_attempt("m.tags");
+        q_.sql(", NULL, m.ts_epoch, NULL, NULL, ");
+        truth("m.value");
+        q_.sql(" FROM metadata_v3 m WHERE m.field_name = 'attempt_ok'");
+        scope_below_run(scope, "m");
+        q_.sql(
+            " UNION ALL SELECT a.task_id, a.attempt_id, NULL, NULL, a.ts_epoch, a.location, NULL "
+            "FROM artifact_v3 a WHERE a.name = '_task_ok'");
+        scope_below_run(scope, "a");
+        q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id) ");
+
+        const std::string finished = "COALESCE(a.attempt_finished_at, a.task_ok_finished_at)";
+        const std::string last_end = "COALESCE(" +
+                                     greatest({"a.attempt_finished_at", "a.task_ok_finished_at"}) +
+                                     ", n.started_at)";
+        auto stale_heartbeat = [&] {
+            q_.sql("(t.last_heartbeat_ts IS NOT NULL AND abs(");
+            integer(clock.now_ms / 1000);
+            q_.sql(" - t.last_heartbeat_ts) > ");
+            integer(clock.heartbeat_threshold_s);
+            q_.sql(")");
+        };
+        auto old_without_heartbeat = [&] {
+            q_.sql("(t.last_heartbeat_ts IS NULL AND abs(");
+            integer(clock.now_ms);
+            q_.sql(" - COALESCE(a.started_at, t.ts_epoch)) > ");
+            integer(clock.old_run_failure_cutoff_ms);
+            q_.sql(")");
+        };
+        q_.sql(
+            "SELECT t.flow_id AS \"flow_id\", t.run_number AS \"run_number\", t.run_id AS "
+            "\"run_id\", t.step_name AS \"step_name\", t.task_id AS \"task_id\", t.task_name AS "
+            "\"task_name\", t.user_name AS \"user_name\", (CASE WHEN a.attempt_ok = 1 THEN "
+            "'completed' WHEN a.attempt_ok = 0 THEN 'failed' WHEN ");
+        q_.sql(finished).sql(" IS NOT NULL THEN 'unknown' WHEN n.started_at IS NOT NULL THEN ");
+        q_.sql("'failed' WHEN ");
+        stale_heartbeat();
+        q_.sql(" THEN 'failed' WHEN ");
+        old_without_heartbeat();
+        q_.sql(
+            " THEN 'failed' WHEN t.last_heartbeat_ts IS NULL AND a.attempt_id IS NULL THEN "
+            "'pending' ELSE 'running' END) AS \"status\", (CASE WHEN a.attempt_ok IS NOT NULL "
+            "THEN NULL ELSE a.task_ok_location END) AS \"task_ok\", t.ts_epoch AS \"ts_epoch\", "
+            "a.started_at AS \"started_at\", (CASE WHEN ");
+        q_.sql(last_end).sql(" IS NULL AND ");
+        stale_heartbeat();
+        q_.sql(" THEN t.last_heartbeat_ts * 1000 ELSE ").sql(last_end);
+        q_.sql(" END) AS \"finished_at\", (CASE WHEN (");
+        old_without_heartbeat();
+        q_.sql(" AND ").sql(finished).sql(" IS NULL) OR (t.last_heartbeat_ts IS NULL AND ");
+        q_.sql("a.attempt_id IS NULL) THEN NULL ELSE COALESCE(");
+        q_.sql(greatest({"a.attempt_finished_at", "a.task_ok_finished_at"}));
+        q_.sql(", n.started_at, t.last_heartbeat_ts * 1000, ");
+        integer(clock.now_ms);
+        q_.sql(
+            ") - COALESCE(a.started_at, t.ts_epoch) END) AS \"duration\", COALESCE(a.attempt_id, "
+            "0) AS \"attempt_id\", r.tags AS \"tags\", r.system_tags AS \"system_tags\", "
+            "t.last_heartbeat_ts AS \"last_heartbeat_ts\" FROM tasks_v3 t JOIN runs_v3 r ON "
+            "r.flow_id = t.flow_id AND r.run_number = t.run_number LEFT JOIN att a ON a.task_id = "
+            "t.task_id LEFT JOIN att n ON n.task_id = t.task_id AND n.attempt_id = a.attempt_id + "
+            "1 WHERE 1 = 1");
+        scope_below_run(scope, "t");
+    }
+
+    // Metadata keeps its own tags; attempt_id comes from its "attempt_id:N" tag.
+    void metadata(const UiScope& scope) {
+        q_.sql(
+            "SELECT m.id AS \"id\", m.flow_id AS \"flow_id\", m.run_number AS \"run_number\", "
+            "m.run_id AS \"run_id\", m.step_name AS \"step_name\", m.task_id AS \"task_id\", "
+            "m.task_name AS \"task_name\", ");
+        tagged_attempt("m.tags");
+        q_.sql(
+            " AS \"attempt_id\", m.field_name AS \"field_name\", m.value AS \"value\", m.type AS "
+            "\"type\", m.user_name AS \"user_name\", m.ts_epoch AS \"ts_epoch\", m.tags AS "
+            "\"tags\", m.system_tags AS \"system_tags\" FROM metadata_v3 m WHERE 1 = 1");
+        scope_below_run(scope, "m");
+    }
+
+    void artifacts(const UiScope& scope) {
+        q_.sql(
+            "SELECT a.flow_id AS \"flow_id\", a.run_number AS \"run_number\", a.run_id AS "
+            "\"run_id\", a.step_name AS \"step_name\", a.task_id AS \"task_id\", a.task_name AS "
+            "\"task_name\", a.name AS \"name\", a.location AS \"location\", a.ds_type AS "
+            "\"ds_type\", a.sha AS \"sha\", a.type AS \"type\", a.content_type AS "
+            "\"content_type\", a.user_name AS \"user_name\", a.attempt_id AS \"attempt_id\", "
+            "a.ts_epoch AS \"ts_epoch\", r.tags AS \"tags\", r.system_tags AS \"system_tags\" "
+            "FROM artifact_v3 a JOIN runs_v3 r ON r.flow_id = a.flow_id AND r.run_number = "
+            "a.run_number WHERE 1 = 1");
+        scope_below_run(scope, "a");
+    }
+
+    // --- Filters, order, pages ---
+
+    void output_columns(std::string_view alias, UiResource resource) {
+        bool first = true;
+        for (const auto& column : ui_columns(resource)) {
+            if (!first) q_.sql(", ");
+            first = false;
+            q_.sql(alias).sql(".").sql(quoted(column.name));
+        }
+    }
+
+    // " AND (...)" per filter (its values OR-ed) and per tag filter.
+    Result<Ok> conditions(const UiListQuery& query, std::string_view alias) {
+        for (const auto& filter : query.filters) {
+            const UiColumn* column = find_ui_column(query.resource, filter.field);
+            if (!column || filter.values.empty()) continue;
+            const std::string operand = std::string(alias) + "." + quoted(column->name);
+            q_.sql(" AND (");
+            for (std::size_t i = 0; i < filter.values.size(); ++i) {
+                if (i > 0) q_.sql(" OR ");
+                if (auto ok = condition(*column, operand, filter.op, filter.values[i]); !ok)
+                    return ok;
+            }
+            q_.sql(")");
+        }
+        for (const auto& tag_filter : query.tag_filters) tag_condition(tag_filter, alias);
+        return Ok{};
+    }
+
+    Result<Ok> condition(const UiColumn& column, const std::string& operand, FilterOp op,
+                         const std::optional<std::string>& value) {
+        if (!value) {
+            q_.sql(operand).sql(" IS NULL");
+            return Ok{};
+        }
+        if (is_like(op)) {
+            if (column.kind == UiColumnKind::text) {
+                q_.sql(operand);
+            } else {
+                q_.sql("CAST(").sql(operand).sql(" AS TEXT)");
+            }
+            q_.sql(ilike()).value(like_pattern(op, *value));
+            return Ok{};
+        }
+        if (column.kind == UiColumnKind::json) {
+            q_.sql("CAST(").sql(operand).sql(" AS TEXT)");
+        } else {
+            q_.sql(operand);
+        }
+        q_.sql(comparison(op, Operators{null_safe_equal(), ilike()}));
+        if (column.kind == UiColumnKind::integer) {
+            std::int64_t number = 0;
+            const char* end = value->data() + value->size();
+            auto [ptr, error] = std::from_chars(value->data(), end, number);
+            if (value->empty() || error != std::errc() || ptr != end) {
+                return Error::invalid("invalid input syntax for type bigint: \"" + *value + "\"");
+            }
+            integer(number);
+        } else {
+            q_.sql("CAST(").value(*value).sql(" AS TEXT)");
+        }
+        return Ok{};
+    }
+
+    // _tags: every (all) or any of the tags among tags and system tags; likeall / likeany:
+    // every or any of the terms inside the tag lists' text.
+    void tag_condition(const TagFilter& filter, std::string_view alias) {
+        if (filter.values.empty()) return;
+        const std::string a(alias);
+        const bool every =
+            filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::likeall;
+        const bool exact =
+            filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::any;
+        q_.sql(" AND (");
+        if constexpr (kPostgres) {
+            if (exact) {
+                q_.sql("(" + a + ".tags || " + a + ".system_tags) ").sql(every ? "?&" : "?|");
+                q_.sql(" ARRAY[");
+                for (std::size_t i = 0; i < filter.values.size(); ++i) {
+                    if (i > 0) q_.sql(", ");
+                    q_.sql("CAST(").value(filter.values[i]).sql(" AS TEXT)");
+                }
+                q_.sql("])");
+                return;
+            }
+        }
+        for (std::size_t i = 0; i < filter.values.size(); ++i) {
+            if (i > 0) q_.sql(every ? " AND " : " OR ");
+            const std::string& tag = filter.values[i];
+            if constexpr (kPostgres) {
+                q_.sql("strpos(CAST(" + a + ".tags || " + a + ".system_tags AS TEXT), CAST(");
+                q_.value(tag).sql(" AS TEXT)) > 0");
+            } else if (exact) {
+                q_.sql("(EXISTS (SELECT 1 FROM json_each(" + a + ".tags) WHERE type = 'text' AND ");
+                q_.sql("value = ").value(tag);
+                q_.sql(") OR EXISTS (SELECT 1 FROM json_each(" + a + ".system_tags) WHERE type = ");
+                q_.sql("'text' AND value = ").value(tag).sql("))");
+            } else {
+                q_.sql("(instr(" + a + ".tags, ").value(tag).sql(") > 0 OR instr(" + a);
+                q_.sql(".system_tags, ").value(tag).sql(") > 0)");
+            }
+        }
+        q_.sql(")");
+    }
+
+    // The columns that make the order total, after the client's: a row's identity.
+    static std::vector<std::string_view> identity(UiResource resource) {
+        switch (resource) {
+            case UiResource::flows:
+                return {"flow_id"};
+            case UiResource::runs:
+                return {"flow_id", "run_number"};
+            case UiResource::steps:
+                return {"step_name"};
+            case UiResource::tasks:
+                return {"task_id", "attempt_id"};
+            case UiResource::metadata:
+                return {"id"};
+            case UiResource::artifacts:
+                return {"task_id", "attempt_id", "name"};
+        }
+        return {};
+    }
+
+    // The client's order, nulls last going up and first going down (PostgreSQL's way).
+    void order_list(const UiListQuery& query, std::string_view alias) {
+        bool first = true;
+        auto item = [&](const UiColumn& column, bool descending) {
+            if (!first) q_.sql(", ");
+            first = false;
+            const std::string operand = std::string(alias) + "." + quoted(column.name);
+            if (column.nullable)
+                q_.sql("(").sql(operand).sql(descending ? " IS NULL) DESC, " : " IS NULL), ");
+            q_.sql(operand).sql(descending ? " DESC" : "");
+        };
+        for (const auto& order : query.order) {
+            if (const UiColumn* column = find_ui_column(query.resource, order.column))
+                item(*column, order.descending);
+        }
+        for (auto name : identity(query.resource))
+            item(*find_ui_column(query.resource, name), false);
+    }
+
+    void order_by(const UiListQuery& query, std::string_view alias) {
+        q_.sql(" ORDER BY ");
+        order_list(query, alias);
+    }
+
+    // The page of groups first, then each group's first rows.
+    Result<Ok> grouped_list(const UiListQuery& query) {
+        std::vector<std::string> groups;
+        for (const auto& name : query.group) {
+            if (const UiColumn* column = find_ui_column(query.resource, name))
+                groups.push_back(quoted(column->name));
+        }
+        auto group_order = [&](std::string_view alias) {
+            for (std::size_t i = 0; i < groups.size(); ++i) {
+                if (i > 0) q_.sql(", ");
+                const std::string operand = std::string(alias) + "." + groups[i];
+                q_.sql("(").sql(operand).sql(" IS NULL), ").sql(operand);
+            }
+        };
+        q_.sql("WITH filtered AS (SELECT * FROM (");
+        rows(query);
+        q_.sql(") x WHERE 1 = 1");
+        if (auto ok = conditions(query, "x"); !ok) return ok;
+        q_.sql("), page_groups AS (SELECT ");
+        for (std::size_t i = 0; i < groups.size(); ++i) {
+            if (i > 0) q_.sql(", ");
+            q_.sql("x.").sql(groups[i]).sql(" AS g" + std::to_string(i));
+        }
+        q_.sql(" FROM filtered x GROUP BY ");
+        for (std::size_t i = 0; i < groups.size(); ++i) {
+            if (i > 0) q_.sql(", ");
+            q_.sql("x.").sql(groups[i]);
+        }
+        q_.sql(" ORDER BY ");
+        group_order("x");
+        page(query.limit, query.offset);
+        q_.sql(") SELECT ");
+        output_columns("y", query.resource);
+        q_.sql(" FROM (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY ");
+        for (std::size_t i = 0; i < groups.size(); ++i) {
+            if (i > 0) q_.sql(", ");
+            q_.sql("x.").sql(groups[i]);
+        }
+        q_.sql(" ORDER BY ");
+        order_list(query, "x");
+        q_.sql(") AS mf_row FROM filtered x JOIN page_groups g ON ");
+        for (std::size_t i = 0; i < groups.size(); ++i) {
+            if (i > 0) q_.sql(" AND ");
+            q_.sql("x.").sql(groups[i]).sql(null_safe_equal()).sql("g.g" + std::to_string(i));
+        }
+        q_.sql(") y WHERE y.mf_row <= ");
+        integer(query.group_limit);
+        q_.sql(" ORDER BY ");
+        group_order("y");
+        q_.sql(", y.mf_row");
+        return Ok{};
+    }
+
+    void page(std::int64_t limit, std::int64_t offset) {
+        if (limit <= 0) return;
+        q_.sql(" LIMIT ");
+        integer(limit);
+        q_.sql(" OFFSET ");
+        integer(offset);
+    }
+
+    Query& q_;
+};
+
+}  // namespace mf::sql

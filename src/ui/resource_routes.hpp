@@ -1,0 +1,47 @@
+#pragma once
+
+#include <vector>
+
+#include "http/message.hpp"
+#include "http/router.hpp"
+#include "store/ui_reader.hpp"
+#include "ui/database_routes.hpp"
+#include "ui/envelope.hpp"
+#include "ui/list_query.hpp"
+
+// What the routes of each resource share: a request's scope, and the list and single
+// replies over the UI reader.
+namespace mf::ui {
+
+UiScope scope_of(const http::Request& request);
+UiStatusClock status_clock(const DatabaseContext& context);
+
+// How a route adjusts the request's grammar.
+struct ListRules {
+    std::vector<UiOrder> default_order;  // when the client gives none
+    bool fixed_order = false;            // the default order, whatever the client asks
+    std::vector<Filter> more_filters;    // AND-ed with the client's
+};
+
+// A list with the request's grammar.
+boost::asio::awaitable<http::Reply> list_rows(const DatabaseContext& context,
+                                              const http::Request& request, UiResource resource,
+                                              ListRules rules = {});
+// The first row of `query` (its scope and order set by the caller), or 404.
+boost::asio::awaitable<http::Reply> single_row(const DatabaseContext& context,
+                                               const http::Request& request, UiListQuery query);
+// The distinct values of `column`, filtered by the request's grammar on that column only.
+boost::asio::awaitable<http::Reply> distinct_values(const DatabaseContext& context,
+                                                    const http::Request& request,
+                                                    UiResource resource, std::string column);
+
+void add_flow_routes(http::Router& router, const DatabaseContext& context);
+void add_run_routes(http::Router& router, const DatabaseContext& context);
+void add_step_routes(http::Router& router, const DatabaseContext& context);
+void add_task_routes(http::Router& router, const DatabaseContext& context);
+void add_metadata_routes(http::Router& router, const DatabaseContext& context);
+void add_artifact_routes(http::Router& router, const DatabaseContext& context);
+void add_tag_routes(http::Router& router, const DatabaseContext& context);
+void add_autocomplete_routes(http::Router& router, const DatabaseContext& context);
+
+}  // namespace mf::ui

@@ -1,0 +1,55 @@
+#include "ui/resource_routes.hpp"
+
+namespace mf::ui {
+namespace {
+
+const std::vector<UiOrder> kNewestAttemptFirst = {{"attempt_id", true}};
+
+// The UI names the tasks it wants refined with taskId=<ids>: a filter on task_id here,
+// where the reference ignores it.
+std::vector<Filter> task_ids(const http::Request& request) {
+    const std::string* ids = request.query_value("taskId");
+    if (!ids) return {};
+    Filter filter{"task_id", FilterOp::eq, {}};
+    std::string_view rest(*ids);
+    while (true) {
+        const auto comma = rest.find(',');
+        filter.values.emplace_back(std::string(rest.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return {std::move(filter)};
+}
+
+}  // namespace
+
+// Tasks are listed one row per attempt.
+void add_task_routes(http::Router& router, const DatabaseContext& context) {
+    router.add("GET", "/flows/{flow_id}/runs/{run_number}/tasks",
+               [&context](http::Request& request) {
+                   return list_rows(context, request, UiResource::tasks,
+                                    {.more_filters = task_ids(request)});
+               });
+    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks",
+               [&context](http::Request& request) {
+                   return list_rows(
+                       context, request, UiResource::tasks,
+                       {.default_order = kNewestAttemptFirst, .more_filters = task_ids(request)});
+               });
+    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}",
+               [&context](http::Request& request) {
+                   return single_row(context, request,
+                                     UiListQuery{.resource = UiResource::tasks,
+                                                 .scope = scope_of(request),
+                                                 .order = kNewestAttemptFirst});
+               });
+    // Newest attempt first, whatever the order asked, as the reference.
+    router.add("GET",
+               "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}/attempts",
+               [&context](http::Request& request) {
+                   return list_rows(context, request, UiResource::tasks,
+                                    {.default_order = kNewestAttemptFirst, .fixed_order = true});
+               });
+}
+
+}  // namespace mf::ui

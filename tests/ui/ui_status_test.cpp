@@ -1,0 +1,228 @@
+// The derived run and task statuses, finished_at and duration on each store, with the clock
+// frozen: every rule of the reference, one row each.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "ui/ui_test_server.hpp"
+
+namespace mf::testing {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t kNowMs = 1'800'000'000'000;
+constexpr std::int64_t kNowS = kNowMs / 1000;
+constexpr std::int64_t kDayMs = 86'400'000;
+
+std::string n(std::int64_t value) {
+    return std::to_string(value);
+}
+
+class UiStatus : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_.clock().set_ms(kNowMs);
+        server_.execute("INSERT INTO flows_v3 (flow_id, ts_epoch) VALUES ('F', 1)");
+    }
+
+    void run(std::int64_t number, std::int64_t ts_epoch, std::optional<std::int64_t> heartbeat) {
+        server_.execute(
+            "INSERT INTO runs_v3 (flow_id, run_number, user_name, ts_epoch, tags, system_tags, "
+            "last_heartbeat_ts) VALUES ('F', " +
+            n(number) + ", 'u', " + n(ts_epoch) + ", '[]', '[\"user:u\"]', " +
+            (heartbeat ? n(*heartbeat) : "NULL") + ")");
+        server_.execute(
+            "INSERT INTO steps_v3 (flow_id, run_number, step_name, ts_epoch) VALUES ('F', " +
+            n(number) + ", 'end', " + n(ts_epoch) + ")");
+    }
+
+    void task(std::int64_t run_number, std::int64_t task_id, std::int64_t ts_epoch,
+              std::optional<std::int64_t> heartbeat) {
+        server_.execute(
+            "INSERT INTO tasks_v3 (flow_id, run_number, step_name, task_id, ts_epoch, "
+            "last_heartbeat_ts) VALUES ('F', " +
+            n(run_number) + ", 'end', " + n(task_id) + ", " + n(ts_epoch) + ", " +
+            (heartbeat ? n(*heartbeat) : "NULL") + ")");
+    }
+
+    // A metadata record of the task, tagged with its attempt.
+    void record(std::int64_t run_number, std::int64_t task_id, const std::string& field,
+                const std::string& value, std::int64_t attempt, std::int64_t ts_epoch) {
+        server_.execute(
+            "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
+            "value, type, ts_epoch, tags, system_tags) VALUES ('F', " +
+            n(run_number) + ", 'end', " + n(task_id) + ", '" + field + "', '" + value + "', '" +
+            field + "', " + n(ts_epoch) + ", '[\"attempt_id:" + n(attempt) + "\"]', 'null')");
+    }
+
+    json::object get_run(std::int64_t number) {
+        auto response = server_.client().get("/flows/F/runs/" + n(number));
+        EXPECT_EQ(response.status, 200u) << response.body;
+        return response.json().as_object().at("data").as_object();
+    }
+
+    json::array tasks(std::int64_t run_number) {
+        auto response =
+            server_.client().get("/flows/F/runs/" + n(run_number) + "/tasks?_order=%2Battempt_id");
+        EXPECT_EQ(response.status, 200u) << response.body;
+        return response.json().as_object().at("data").as_array();
+    }
+
+    UiTestServer server_;
+};
+
+json::value num(std::int64_t value) {
+    return json::value(value);
+}
+
+TEST_F(UiStatus, RunCompletedByTheEndStepsAttemptOk) {
+    run(1, kNowMs - 60'000, kNowS - 30);
+    task(1, 1, kNowMs - 50'000, kNowS - 30);
+    record(1, 1, "attempt_ok", "True", 0, kNowMs - 40'000);
+    auto r = get_run(1);
+    EXPECT_EQ(r.at("status"), "completed");
+    EXPECT_EQ(r.at("finished_at"), num(kNowMs - 40'000));
+    EXPECT_EQ(r.at("duration"), num(20'000));
+    EXPECT_EQ(r.at("user"), "u");
+    EXPECT_EQ(r.at("run"), "1");
+}
+
+TEST_F(UiStatus, RunFailedByAFalseAttemptOk) {
+    run(2, kNowMs - 60'000, kNowS - 1);
+    task(2, 2, kNowMs - 50'000, kNowS - 1);
+    record(2, 2, "attempt_ok", "False", 0, kNowMs - 40'000);
+    auto r = get_run(2);
+    EXPECT_EQ(r.at("status"), "failed");
+    EXPECT_EQ(r.at("finished_at"), num(kNowMs - 40'000));
+}
+
+TEST_F(UiStatus, RunRetryingItsEndStepIsRunning) {
+    run(3, kNowMs - 60'000, kNowS - 5);
+    task(3, 3, kNowMs - 50'000, kNowS - 5);
+    record(3, 3, "attempt_ok", "False", 0, kNowMs - 40'000);
+    record(3, 3, "attempt", "1", 1, kNowMs - 30'000);
+    auto r = get_run(3);
+    EXPECT_EQ(r.at("status"), "running");
+    EXPECT_TRUE(r.at("finished_at").is_null());
+    EXPECT_EQ(r.at("duration"), num((kNowS - 5) * 1000 - (kNowMs - 60'000)));
+}
+
+TEST_F(UiStatus, RunWithAFreshHeartbeatIsRunning) {
+    run(4, kNowMs - 60'000, kNowS - 300);
+    auto r = get_run(4);
+    EXPECT_EQ(r.at("status"), "running");
+    EXPECT_TRUE(r.at("finished_at").is_null());
+    EXPECT_EQ(r.at("duration"), num((kNowS - 300) * 1000 - (kNowMs - 60'000)));
+}
+
+TEST_F(UiStatus, RunWithAStaleHeartbeatFailed) {
+    run(5, kNowMs - 600'000, kNowS - 361);
+    auto r = get_run(5);
+    EXPECT_EQ(r.at("status"), "failed");
+    EXPECT_EQ(r.at("finished_at"), num((kNowS - 361) * 1000));
+}
+
+TEST_F(UiStatus, RunWithoutHeartbeatsFailedAndOldOnesHaveNoDuration) {
+    run(6, kNowMs - 2 * kDayMs, std::nullopt);
+    run(7, kNowMs - 1000, std::nullopt);
+    auto old_run = get_run(6);
+    EXPECT_EQ(old_run.at("status"), "failed");
+    EXPECT_TRUE(old_run.at("duration").is_null());
+    auto young_run = get_run(7);
+    EXPECT_EQ(young_run.at("status"), "failed");
+    EXPECT_EQ(young_run.at("duration"), num(1000));
+}
+
+TEST_F(UiStatus, RunStatusFiltersAndOrders) {
+    run(1, kNowMs - 60'000, kNowS - 30);
+    task(1, 1, kNowMs - 50'000, kNowS - 30);
+    record(1, 1, "attempt_ok", "True", 0, kNowMs - 40'000);
+    run(4, kNowMs - 50'000, kNowS - 10);
+    run(5, kNowMs - 600'000, kNowS - 361);
+    auto running = server_.client().get("/runs?status=running").json().as_object();
+    ASSERT_EQ(running.at("data").as_array().size(), 1u);
+    EXPECT_EQ(running.at("data").as_array()[0].at("run_number"), num(4));
+    auto two = server_.client().get("/runs?status=completed,failed&_order=%2Bstatus").json();
+    const auto& rows = two.as_object().at("data").as_array();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].at("status"), "completed");
+    EXPECT_EQ(rows[1].at("status"), "failed");
+    auto by_duration = server_.client().get("/runs?_order=duration").json();
+    EXPECT_EQ(by_duration.as_object().at("data").as_array()[0].at("run_number"), num(5));
+}
+
+TEST_F(UiStatus, TaskCompletedAndFailedByAttemptOk) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    task(1, 10, kNowMs - 50'000, kNowS - 1);
+    record(1, 10, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 10, "attempt_ok", "True", 0, kNowMs - 40'000);
+    task(1, 11, kNowMs - 50'000, kNowS - 1);
+    record(1, 11, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 11, "attempt_ok", "False", 0, kNowMs - 44'000);
+    auto rows = tasks(1);
+    ASSERT_EQ(rows.size(), 2u);
+    const auto& ok = rows[0].at("task_id") == num(10) ? rows[0] : rows[1];
+    const auto& bad = rows[0].at("task_id") == num(10) ? rows[1] : rows[0];
+    EXPECT_EQ(ok.at("status"), "completed");
+    EXPECT_EQ(ok.at("started_at"), num(kNowMs - 45'000));
+    EXPECT_EQ(ok.at("finished_at"), num(kNowMs - 40'000));
+    EXPECT_EQ(ok.at("duration"), num(5'000));
+    EXPECT_EQ(bad.at("status"), "failed");
+}
+
+TEST_F(UiStatus, TaskRetryingHasAFailedAndARunningAttempt) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    task(1, 10, kNowMs - 50'000, kNowS - 1);
+    record(1, 10, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 10, "attempt", "1", 1, kNowMs - 30'000);
+    auto rows = tasks(1);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].at("attempt_id"), num(0));
+    EXPECT_EQ(rows[0].at("status"), "failed");  // the next attempt started
+    EXPECT_EQ(rows[0].at("finished_at"), num(kNowMs - 30'000));
+    EXPECT_EQ(rows[1].at("attempt_id"), num(1));
+    EXPECT_EQ(rows[1].at("status"), "running");
+    EXPECT_TRUE(rows[1].at("finished_at").is_null());
+    EXPECT_EQ(rows[1].at("duration"), num((kNowS - 1) * 1000 - (kNowMs - 30'000)));
+}
+
+TEST_F(UiStatus, TaskPendingRunningStaleAndUnknown) {
+    run(1, kNowMs - 600'000, kNowS - 1);
+    task(1, 20, kNowMs - 1000, std::nullopt);  // pending
+    task(1, 21, kNowMs - 50'000, kNowS - 5);   // running
+    record(1, 21, "attempt", "0", 0, kNowMs - 45'000);
+    task(1, 22, kNowMs - 500'000, kNowS - 61);  // heartbeat stale
+    record(1, 22, "attempt", "0", 0, kNowMs - 450'000);
+    task(1, 23, kNowMs - 50'000, kNowS - 40);  // ended without attempt_ok: unknown
+    record(1, 23, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 23, "attempt-done", "0", 0, kNowMs - 41'000);
+    task(1, 24, kNowMs - 2 * kDayMs, std::nullopt);  // old, never heard of: failed
+    record(1, 24, "attempt", "0", 0, kNowMs - 2 * kDayMs);
+    auto rows = tasks(1);
+    std::map<std::int64_t, json::object> by_id;
+    for (const auto& row : rows) by_id[row.at("task_id").as_int64()] = row.as_object();
+    ASSERT_EQ(by_id.size(), 5u);
+    EXPECT_EQ(by_id[20].at("status"), "pending");
+    EXPECT_TRUE(by_id[20].at("duration").is_null());
+    EXPECT_EQ(by_id[21].at("status"), "running");
+    EXPECT_EQ(by_id[21].at("duration"), num((kNowS - 5) * 1000 - (kNowMs - 45'000)));
+    EXPECT_EQ(by_id[22].at("status"), "failed");
+    EXPECT_EQ(by_id[22].at("finished_at"), num((kNowS - 61) * 1000));
+    EXPECT_EQ(by_id[23].at("status"), "unknown");
+    EXPECT_EQ(by_id[23].at("finished_at"), num(kNowMs - 41'000));
+    EXPECT_EQ(by_id[24].at("status"), "failed");
+    EXPECT_TRUE(by_id[24].at("duration").is_null());
+}
+
+TEST_F(UiStatus, StepDurationRunsToItsLastTaskSign) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    task(1, 10, kNowMs - 50'000, kNowS - 20);
+    record(1, 10, "attempt_ok", "True", 0, kNowMs - 10'000);
+    auto step = server_.client().get("/flows/F/runs/1/steps/end").json().as_object();
+    // The step started with its run (its ts_epoch); the attempt_ok record is the last sign.
+    EXPECT_EQ(step.at("data").at("duration"), num(50'000));
+}
+
+}  // namespace
+}  // namespace mf::testing
