@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "http/url.hpp"
 
@@ -107,6 +108,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     }
     auto segments = split_path(path);
     std::string allowed;
+    std::set<std::string_view> allowed_methods;
     for (const auto& route : routes_) {
         if (!matches(route, segments, nullptr)) continue;
         if (route.method == method) {
@@ -118,8 +120,11 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
             result.route = route.route_template;
             return result;
         }
-        if (!allowed.empty()) allowed += ',';
-        allowed += route.method;
+        // A method may match twice: through a route and through a catch-all of the same method.
+        if (allowed_methods.insert(route.method).second) {
+            if (!allowed.empty()) allowed += ',';
+            allowed += route.method;
+        }
     }
     if (allowed.empty() && fallback_) {
         if (fallback_->method == method) {

@@ -357,7 +357,13 @@ void Server::start() {
     unsigned threads = impl.options().threads ? impl.options().threads
                                               : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) impl.workers.push_back(std::make_unique<Impl::Worker>());
-    for (std::size_t i = 0; i < impl.listeners.size(); ++i) impl.bind_listener(i);
+    try {
+        for (std::size_t i = 0; i < impl.listeners.size(); ++i) impl.bind_listener(i);
+    } catch (...) {
+        // No worker runs yet: without them, stop() has nothing to drain and returns at once.
+        impl.workers.clear();
+        throw;
+    }
     for (auto& worker : impl.workers) {
         for (std::size_t i = 0; i < impl.listeners.size(); ++i) {
             asio::co_spawn(worker->io,
