@@ -78,16 +78,19 @@ echo
 echo "| single-task read (wrk -t1 -c$connections -d${seconds}s) | requests/s | p50 | p99 |"
 echo "|---|---|---|---|"
 task_path=$flow/runs/$run/steps/body/tasks/$middle
-for read in "task|$task_path" "task metadata|$task_path/metadata" \
-            "task artifacts|$task_path/artifacts" "one artifact|$task_path/artifacts/_task_ok"; do
-  name=${read%%|*}
-  target=${read#*|}
-  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$base$target")
+# A table row of one wrk run: "name|url".
+wrk_row() {
+  local name=${1%%|*} url=${1#*|} result rate p50 p99 errors
+  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$url")
   rate=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$result" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
   errors=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
   echo "| $name | $rate | $p50 | $p99 |${errors:+ non-2xx: $errors}"
+}
+for read in "task|$base$task_path" "task metadata|$base$task_path/metadata" \
+            "task artifacts|$base$task_path/artifacts" "one artifact|$base$task_path/artifacts/_task_ok"; do
+  wrk_row "$read"
 done
 
 # The UI's reads: its home page (one page of runs, plain and grouped by flow) and a run's
@@ -95,18 +98,11 @@ done
 echo
 echo "| UI read (wrk -t1 -c$connections -d${seconds}s) | requests/s | p50 | p99 |"
 echo "|---|---|---|---|"
-for read in "home page|/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
-            "home page grouped by flow|/runs?_group=flow_id&_order=-ts_epoch&_limit=30&_group_limit=7" \
-            "timeline, first page|$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=1" \
-            "timeline, page 25|$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=25"; do
-  name=${read%%|*}
-  target=${read#*|}
-  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$ui$target")
-  rate=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$result" | awk '$1 == "50%" {print $2}')
-  p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
-  errors=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
-  echo "| $name | $rate | $p50 | $p99 |${errors:+ non-2xx: $errors}"
+for read in "home page|$ui/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
+            "home page grouped by flow|$ui/runs?_group=flow_id&_order=-ts_epoch&_limit=30&_group_limit=7" \
+            "timeline, first page|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=1" \
+            "timeline, page 25|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=25"; do
+  wrk_row "$read"
 done
 echo
 python3 - "$ui_port" "$flow/runs/$run/tasks" <<'PY'
