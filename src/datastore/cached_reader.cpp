@@ -54,34 +54,34 @@ CachedReader::CachedReader(std::shared_ptr<Datastore> datastore, CacheLimits lim
       contents_(limits.artifact_bytes / 2),
       refinements_(limits.artifact_bytes / 2) {}
 
-boost::asio::awaitable<Result<std::shared_ptr<const boost::json::value>>> CachedReader::dag(
-    TaskPath parameters_task, bool fresh) {
+boost::asio::awaitable<Result<std::shared_ptr<const boost::json::value>>> CachedReader::run_value(
+    std::string key, bool fresh, std::function<Result<boost::json::value>()> read) {
     using Value = Result<std::shared_ptr<const boost::json::value>>;
-    const std::string key = "dag:" + parameters_task.pathspec();
     if (fresh) runs_.erase(key);
     if (auto hit = runs_.get(key)) co_return Value(hit);
     co_return co_await pool_.run([&]() -> Value {
-        auto dag = datastore_->dag(parameters_task);
-        if (!dag) return dag.take_error();
-        auto value = std::make_shared<const boost::json::value>(std::move(*dag));
+        auto found = read();
+        if (!found) return found.take_error();
+        auto value = std::make_shared<const boost::json::value>(std::move(*found));
         runs_.put(key, value, boost::json::serialize(*value).size());
         return value;
     });
 }
 
+boost::asio::awaitable<Result<std::shared_ptr<const boost::json::value>>> CachedReader::dag(
+    TaskPath parameters_task, bool fresh) {
+    co_return co_await run_value("dag:" + parameters_task.pathspec(), fresh,
+                                 [&] { return datastore_->dag(parameters_task); });
+}
+
 boost::asio::awaitable<Result<std::shared_ptr<const boost::json::value>>> CachedReader::parameters(
     TaskPath parameters_task, bool fresh) {
-    using Value = Result<std::shared_ptr<const boost::json::value>>;
-    const std::string key = "parameters:" + parameters_task.pathspec();
-    if (fresh) runs_.erase(key);
-    if (auto hit = runs_.get(key)) co_return Value(hit);
-    co_return co_await pool_.run([&]() -> Value {
-        auto parameters = datastore_->parameters(parameters_task);
-        if (!parameters) return parameters.take_error();
-        auto value = std::make_shared<const boost::json::value>(std::move(*parameters));
-        runs_.put(key, value, boost::json::serialize(*value).size());
-        return value;
-    });
+    co_return co_await run_value("parameters:" + parameters_task.pathspec(), fresh,
+                                 [&]() -> Result<boost::json::value> {
+                                     auto parameters = datastore_->parameters(parameters_task);
+                                     if (!parameters) return parameters.take_error();
+                                     return boost::json::value(std::move(*parameters));
+                                 });
 }
 
 boost::asio::awaitable<Result<std::shared_ptr<const LogLines>>> CachedReader::log(

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,10 @@ private:
         std::uint64_t size = 0;
         std::shared_ptr<const LogLines> lines;
     };
+
+    // A run's value by `key`, read by `read` on the pool unless cached (or `fresh`).
+    boost::asio::awaitable<Result<std::shared_ptr<const boost::json::value>>> run_value(
+        std::string key, bool fresh, std::function<Result<boost::json::value>()> read);
 
     std::shared_ptr<Datastore> datastore_;
     CacheLimits limits_;
