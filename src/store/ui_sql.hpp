@@ -451,6 +451,10 @@ private:
         return Ok{};
     }
 
+    // What a page's window needs of a task: its key, and every column task_order may name.
+    static constexpr std::string_view kTaskKey =
+        "t.flow_id, t.run_number, t.step_name, t.task_id, t.ts_epoch";
+
     // The tasks (mf_window) whose rows hold the page's places. A task has a row per attempt, so
     // a place in the list is the task's place plus the extra rows (attempts beyond one) of the
     // tasks before it. Only a task with a record of an attempt other than 0 can have extra rows:
@@ -463,36 +467,55 @@ private:
         q_.sql(" AND ").sql(later_attempt_record("m"));
         q_.sql(" UNION SELECT a.task_id FROM artifact_v3 a WHERE 1 = 1");
         scope_below_run(scope, "a");
-        q_.sql(
-            " AND a.name = '_task_ok' AND a.attempt_id <> 0), mf_retried AS (SELECT t.*, 0 AS "
-            "mf_rows_before ");
-        q_.sql("FROM mf_signal s CROSS JOIN tasks_v3 t WHERE t.task_id = s.task_id");
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id <> 0), mf_retried AS (SELECT ");
+        q_.sql(kTaskKey).sql(", 0 AS mf_rows_before");
+        keyed_join("mf_signal s", "tasks_v3", "t", "t.task_id = s.task_id");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
         q_.sql("), mf_retried_att AS (");
         attempts(scope, "mf_retried");
         q_.sql(
-            "), mf_extra AS (SELECT c.*, (SELECT CASE WHEN count(*) > 1 THEN count(*) - 1 ELSE 0 "
-            "END FROM mf_retried_att x WHERE x.task_id = c.task_id) AS mf_extra FROM mf_retried "
-            "c), mf_skip AS (SELECT CASE WHEN e.extra < ");
+            "), mf_extra AS (SELECT c.*, x.mf_extra FROM (SELECT task_id, count(*) - 1 AS "
+            "mf_extra FROM mf_retried_att GROUP BY task_id HAVING count(*) > 1) x JOIN mf_retried "
+            "c ON c.task_id = x.task_id), mf_skip AS (SELECT CASE WHEN e.extra < ");
         integer(query.offset);
         q_.sql(" THEN ");
         integer(query.offset);
         q_.sql(" - e.extra ELSE 0 END AS skip FROM (SELECT COALESCE(sum(mf_extra), 0) AS extra ");
-        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, (SELECT skip FROM mf_skip) + ");
-        q_.sql("ROW_NUMBER() OVER (ORDER BY ");
-        task_order(query, "t");
-        q_.sql(") - 1 + (SELECT COALESCE(sum(c.mf_extra), 0) FROM mf_extra c WHERE ");
+        // The window's tasks come from the first tasks of the list up to the page's end (a
+        // constant limit, with which PostgreSQL walks the list-order index), from mf_skip on.
+        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + (SELECT ");
+        q_.sql("COALESCE(sum(c.mf_extra), 0) FROM mf_extra c WHERE ");
         task_before(query, "c", "t");
-        q_.sql(") AS mf_rows_before FROM (SELECT t.* FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
+        q_.sql(") AS mf_rows_before FROM (SELECT t.*, ROW_NUMBER() OVER (ORDER BY ");
+        task_order(query, "t");
+        q_.sql(") - 1 AS mf_place FROM (SELECT ").sql(kTaskKey);
+        q_.sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
         q_.sql(" ORDER BY ");
         task_order(query, "t");
-        q_.sql(" LIMIT (SELECT ");
+        q_.sql(" LIMIT ");
         integer(query.offset + query.limit);
-        q_.sql(" - skip FROM mf_skip) OFFSET (SELECT skip FROM mf_skip)) t)");
+        q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip))");
         return Ok{};
+    }
+
+    // " FROM outer, table alias WHERE key", the table's rows looked up by each row of outer
+    // (the few tasks of a page): SQLite keeps a CROSS JOIN's order, PostgreSQL a LATERAL one's,
+    // whatever their estimates of tables without statistics say.
+    // `joins` follow the lookup, before the WHERE.
+    void keyed_join(std::string_view outer, std::string_view table, std::string_view alias,
+                    const std::string& key, std::string_view joins = {}) {
+        const std::string a(alias);
+        q_.sql(" FROM ").sql(outer);
+        if constexpr (kPostgres) {
+            q_.sql(" CROSS JOIN LATERAL (SELECT * FROM ").sql(table).sql(" " + a + " WHERE ");
+            // OFFSET 0 keeps PostgreSQL from flattening the lateral lookup into a plain join.
+            q_.sql(key).sql(" OFFSET 0) " + a).sql(joins).sql(" WHERE 1 = 1");
+        } else {
+            q_.sql(" CROSS JOIN ").sql(table).sql(" " + a).sql(joins).sql(" WHERE ").sql(key);
+        }
     }
 
     // A record of an attempt other than 0, or one that may be: the condition of the partial
@@ -547,13 +570,10 @@ private:
                 scope_below_run(scope, alias);
                 return;
             }
-            q_.sql(", CAST(NULL AS BIGINT) AS rows_before FROM ")
-                .sql(of)
-                .sql(" p CROSS JOIN ")
-                .sql(table)
-                .sql(" " + a);
-            q_.sql(" WHERE " + a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number");
-            q_.sql(" AND " + a + ".step_name = p.step_name AND " + a + ".task_id = p.task_id");
+            q_.sql(", CAST(NULL AS BIGINT) AS rows_before");
+            keyed_join(std::string(of) + " p", table, alias,
+                       a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
+                           ".step_name = p.step_name AND " + a + ".task_id = p.task_id");
         };
         if (keyed) q_.sql("SELECT * FROM (");
         // The next attempt's start ends an attempt too: next_started_at.
@@ -647,18 +667,16 @@ private:
             "0) AS \"attempt_id\", r.tags AS \"tags\", r.system_tags AS \"system_tags\", "
             "t.last_heartbeat_ts AS \"last_heartbeat_ts\"");
         constexpr std::string_view run =
-            " JOIN runs_v3 r ON r.flow_id = t.flow_id AND "
-            "r.run_number = t.run_number";
+            " JOIN runs_v3 r ON r.flow_id = t.flow_id AND r.run_number = t.run_number";
         if (windowed) {
             q_.sql(
                 ", a.mf_rows_before + ROW_NUMBER() OVER (PARTITION BY a.task_id ORDER BY "
-                "a.attempt_id) - 1 AS mf_position FROM att a JOIN tasks_v3 t ON t.task_id = "
-                "a.task_id");
-            q_.sql(run);
+                "a.attempt_id) - 1 AS mf_position");
+            keyed_join("att a", "tasks_v3", "t", "t.task_id = a.task_id", run);
         } else {
             q_.sql(" FROM tasks_v3 t").sql(run).sql(" LEFT JOIN att a ON a.task_id = t.task_id");
+            q_.sql(" WHERE 1 = 1");
         }
-        q_.sql(" WHERE 1 = 1");
         if (!windowed) scope_below_run(scope, "t");
     }
 

@@ -224,7 +224,7 @@ const std::vector<Migration>& migrations() {
         {20261205000002,
          false,
          {"CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_v3_idx_run_list_order ON tasks_v3 "
-          "(flow_id, run_number, ts_epoch, task_id) WHERE ts_epoch IS NOT NULL",
+          "(flow_id, run_number, ts_epoch, task_id, step_name) WHERE ts_epoch IS NOT NULL",
           "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_later_attempts ON metadata_v3 "
           "(flow_id, run_number, task_id) WHERE ((field_name IN ('attempt', 'attempt-done') AND "
           "value <> '0') OR (field_name = 'attempt_ok' AND tags <> '[\"attempt_id:0\"]'::jsonb))",

@@ -132,7 +132,8 @@ CREATE INDEX artifact_v3_idx_run_ts_task_name_desc
 // task's records. The conditions are the ones the UI's task list states (store/ui_sql.hpp), so
 // that no other statement considers these indexes.
 constexpr const char* kTimelineIndexes = R"sql(
-CREATE INDEX tasks_v3_idx_run_list_order ON tasks_v3 (flow_id, run_number, ts_epoch, task_id)
+CREATE INDEX tasks_v3_idx_run_list_order
+    ON tasks_v3 (flow_id, run_number, ts_epoch, task_id, step_name)
     WHERE ts_epoch IS NOT NULL;
 CREATE INDEX metadata_v3_idx_later_attempts ON metadata_v3 (flow_id, run_number, task_id)
     WHERE ((field_name IN ('attempt', 'attempt-done') AND value <> '0') OR
