@@ -484,10 +484,14 @@ private:
         q_.sql(" - e.extra ELSE 0 END AS skip FROM (SELECT COALESCE(sum(mf_extra), 0) AS extra ");
         // The window's tasks come from the first tasks of the list up to the page's end (a
         // constant limit, with which PostgreSQL walks the list-order index), from mf_skip on.
-        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + (SELECT ");
-        q_.sql("COALESCE(sum(c.mf_extra), 0) FROM mf_extra c WHERE ");
-        task_before(query, "c", "t");
-        q_.sql(") AS mf_rows_before FROM (SELECT t.*, ROW_NUMBER() OVER (ORDER BY ");
+        // The extra rows before each: a running sum over the window's tasks and the retried
+        // ones in list order, a retried task after a window task of its own.
+        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + t.mf_extra_before AS ");
+        q_.sql("mf_rows_before FROM (SELECT t.*, sum(t.mf_extra) OVER (ORDER BY ");
+        task_order(query, "t");
+        q_.sql(", t.mf_kind ROWS UNBOUNDED PRECEDING) AS mf_extra_before FROM (SELECT ");
+        q_.sql(kTaskKey).sql(", t.mf_place, 0 AS mf_extra, 0 AS mf_kind FROM (SELECT t.*, ");
+        q_.sql("ROW_NUMBER() OVER (ORDER BY ");
         task_order(query, "t");
         q_.sql(") - 1 AS mf_place FROM (SELECT ").sql(kTaskKey);
         q_.sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
@@ -497,7 +501,8 @@ private:
         task_order(query, "t");
         q_.sql(" LIMIT ");
         integer(query.offset + query.limit);
-        q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip))");
+        q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip) UNION ALL SELECT ");
+        q_.sql(kTaskKey).sql(", NULL, t.mf_extra, 1 FROM mf_extra t) t) t WHERE t.mf_kind = 0)");
         return Ok{};
     }
 
@@ -539,41 +544,24 @@ private:
         q_.sql(alias).sql(".task_id");
     }
 
-    // Task `before` comes before task `after` in task_order.
-    void task_before(const UiListQuery& query, std::string_view before, std::string_view after) {
-        std::vector<std::pair<std::string, bool>> keys;
-        for (const auto& order : query.order) {
-            if (find_ui_column(query.resource, order.column))
-                keys.emplace_back(quoted(order.column), order.descending);
-        }
-        keys.emplace_back("task_id", false);
-        const std::string b = std::string(before) + ".", a = std::string(after) + ".";
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-            const auto& [column, descending] = keys[i];
-            if (i > 0) q_.sql(" OR (");
-            for (std::size_t j = 0; j < i; ++j)
-                q_.sql(b + keys[j].first + " = " + a + keys[j].first + " AND ");
-            q_.sql(b + column + (descending ? " > " : " < ") + a + column);
-            if (i > 0) q_.sql(")");
-        }
-    }
-
     // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
     // task's key, and a row with a null attempt_id for a task without any (what a left join of
     // the tasks would give, without its scans); each row carries its task's mf_rows_before.
     void attempts(const UiScope& scope, std::string_view of) {
         const bool keyed = !of.empty();
-        auto from = [&](std::string_view table, std::string_view alias) {
+        // The rows of `table` (as `alias`) that `filter` keeps.
+        auto from = [&](std::string_view table, std::string_view alias, const std::string& filter) {
             const std::string a(alias);
             if (!keyed) {
-                q_.sql(" FROM ").sql(table).sql(" " + a + " WHERE 1 = 1");
+                q_.sql(" FROM ").sql(table).sql(" " + a + " WHERE ").sql(filter);
                 scope_below_run(scope, alias);
                 return;
             }
             q_.sql(", CAST(NULL AS BIGINT) AS rows_before");
             keyed_join(std::string(of) + " p", table, alias,
                        a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
-                           ".step_name = p.step_name AND " + a + ".task_id = p.task_id");
+                           ".step_name = p.step_name AND " + a + ".task_id = p.task_id AND " +
+                           filter);
         };
         if (keyed) q_.sql("SELECT * FROM (");
         // The next attempt's start ends an attempt too: next_started_at.
@@ -600,12 +588,10 @@ private:
             "AS task_ok_location, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
         truth("m.value");
         q_.sql(" END) AS attempt_ok");
-        from("metadata_v3", "m");
-        q_.sql(" AND m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
+        from("metadata_v3", "m", "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
         q_.sql(
             " UNION ALL SELECT a.task_id, a.attempt_id, NULL, NULL, a.ts_epoch, a.location, NULL");
-        from("artifact_v3", "a");
-        q_.sql(" AND a.name = '_task_ok'");
+        from("artifact_v3", "a", "a.name = '_task_ok'");
         if (keyed) {
             q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, ");
             q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id, u.attempt_id)");
