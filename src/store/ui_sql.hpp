@@ -482,8 +482,9 @@ private:
         q_.sql(" THEN ");
         integer(query.offset);
         q_.sql(" - e.extra ELSE 0 END AS skip FROM (SELECT COALESCE(sum(mf_extra), 0) AS extra ");
-        // The window's tasks come from the first tasks of the list up to the page's end (a
-        // constant limit, with which PostgreSQL walks the list-order index), from mf_skip on.
+        // The window's tasks are the list's from mf_skip to the page's end. SQLite skips the
+        // first ones by OFFSET along the list-order index without reading their rows;
+        // PostgreSQL walks that index only under a constant limit, from the list's start.
         // The extra rows before each: a running sum over the window's tasks and the retried
         // ones in list order, a retried task after a window task of its own.
         q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + t.mf_extra_before AS ");
@@ -493,14 +494,22 @@ private:
         q_.sql(kTaskKey).sql(", t.mf_place, 0 AS mf_extra, 0 AS mf_kind FROM (SELECT t.*, ");
         q_.sql("ROW_NUMBER() OVER (ORDER BY ");
         task_order(query, "t");
-        q_.sql(") - 1 AS mf_place FROM (SELECT ").sql(kTaskKey);
+        q_.sql(") - 1");
+        if constexpr (!kPostgres) q_.sql(" + (SELECT skip FROM mf_skip)");
+        q_.sql(" AS mf_place FROM (SELECT ").sql(kTaskKey);
         q_.sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
         q_.sql(" ORDER BY ");
         task_order(query, "t");
         q_.sql(" LIMIT ");
-        integer(query.offset + query.limit);
+        if constexpr (kPostgres) {
+            integer(query.offset + query.limit);
+        } else {
+            q_.sql("(SELECT ");
+            integer(query.offset + query.limit);
+            q_.sql(" - skip FROM mf_skip) OFFSET (SELECT skip FROM mf_skip)");
+        }
         q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip) UNION ALL SELECT ");
         q_.sql(kTaskKey).sql(", NULL, t.mf_extra, 1 FROM mf_extra t) t) t WHERE t.mf_kind = 0)");
         return Ok{};
