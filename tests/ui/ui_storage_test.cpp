@@ -16,6 +16,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "datastore/s3_test_server.hpp"
 #include "ui/json_difference.hpp"
@@ -215,6 +216,47 @@ TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     expect_internal_error(client.get(std::string(kRun) + "/parameters"),
                           "failed-to-get-parameters");
     expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
+}
+
+// The value of a counter without labels on /metrics.
+double counter(HttpClient& api, const std::string& name) {
+    const std::string text = api.get("/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST(UiStorage, RecentRunsDagAndParametersArePrefetchedAndServedWithoutTheDatastore) {
+    TempDir copy;
+    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
+    ScopedEnv interval("MF_UI_PREFETCH_INTERVAL", "1");
+    UiTestServer server;
+    // An hour after the recorded runs: all within the default two days.
+    server.clock().set_ms(1'796'456'564'413 + 3'600'000);
+    auto api = server.api_client();
+    const double before = counter(api, "mf_ui_prefetch_passes_total");
+    ASSERT_GE(before, 0) << "no prefetch counter on /metrics";
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    // A pass that started after the rows arrived has ended.
+    for (int tries = 0; tries < 200 && counter(api, "mf_ui_prefetch_passes_total") < before + 2;
+         ++tries)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_GE(counter(api, "mf_ui_prefetch_passes_total"), before + 2);
+
+    // The run's `_parameters` task is gone from the datastore: only the caches can answer.
+    std::filesystem::remove_all(copy.path() / ".metaflow" / "AccParams_ui" / "8" / "_parameters");
+    auto client = server.client();
+    auto dag = client.get(std::string(kRun) + "/dag");
+    ASSERT_EQ(dag.status, 200u) << dag.body;
+    EXPECT_EQ(dag.json().at("data").at("graph_structure"), json::parse(R"(["start", "end"])"));
+    auto parameters = client.get(std::string(kRun) + "/parameters");
+    ASSERT_EQ(parameters.status, 200u) << parameters.body;
+    EXPECT_EQ(parameters.json().at("data"),
+              json::parse(R"({"alpha": {"value": 7}, "greeting": {"value": "hello-param"},
+                              "ratio": {"value": 0.5}})"));
+    // Read again, the datastore has nothing.
+    EXPECT_EQ(client.get(std::string(kRun) + "/dag?invalidate=true").status, 500u);
 }
 
 TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
