@@ -259,6 +259,27 @@ TEST(UiStorage, RecentRunsDagAndParametersArePrefetchedAndServedWithoutTheDatast
     EXPECT_EQ(client.get(std::string(kRun) + "/dag?invalidate=true").status, 500u);
 }
 
+TEST(UiStorage, ARunWithoutGraphInfoAnswersTheReferencesDagParsingError) {
+    TempDir copy;
+    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
+    // The run as a Metaflow client older than `_graph_info` wrote it.
+    const auto data =
+        copy.path() / ".metaflow" / "AccParams_ui" / "8" / "_parameters" / "58" / "0.data.json";
+    auto written = json::parse(read_text(data)).as_object();
+    ASSERT_EQ(written.at("objects").as_object().erase("_graph_info"), 1u);
+    std::ofstream(data, std::ios::trunc) << json::serialize(written);
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    auto dag = client.get(std::string(kRun) + "/dag");
+    expect_internal_error(dag, "DAGParsingFailed");
+    EXPECT_TRUE(dag.json().at("detail").as_string().starts_with("DAG Parsing failed: "))
+        << dag.body;
+    // The rest of the run reads as before.
+    EXPECT_EQ(client.get(std::string(kRun) + "/parameters").status, 200u);
+}
+
 TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
     ui::FakeBuild build;
     TestServerOptions options = ui::ui_options(&build);
