@@ -159,6 +159,53 @@ TEST_F(S3Datastore, LongLivedCredentialsAreFetchedOnce) {
     EXPECT_EQ(chain.get()->session_token, "container-session-token");
 }
 
+TEST_F(S3Datastore, CredentialsFromAWebIdentityTokenExchangedAtSts) {
+    auto token_file = server_->folder() / "web-identity-token";
+    std::ofstream(token_file) << kWebIdentityToken << "\n";
+    auto values = environment();
+    values["AWS_WEB_IDENTITY_TOKEN_FILE"] = token_file.string();
+    values["AWS_ROLE_ARN"] = kWebIdentityRole;
+    values["AWS_ENDPOINT_URL_STS"] = server_->sts_url();
+    AwsCredentialChain chain(lookup(values));
+    auto credentials = chain.get();
+    ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+    EXPECT_EQ(credentials->source, "web-identity");
+    EXPECT_EQ(credentials->session_token, "web-identity-session-token");
+    EXPECT_TRUE(credentials->expiration.has_value());
+    auto dag = open(values)->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_TRUE(dag.ok()) << dag.error().message;
+    EXPECT_EQ(dag->as_object().at("file"), "acc_linear.py");
+
+    // A token STS does not accept gets no keys, and S3 is not asked unsigned.
+    std::ofstream(token_file, std::ios::trunc) << "a-forged-token\n";
+    auto refused = open(values)->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
+    EXPECT_NE(refused.error().message.find("InvalidIdentityToken"), std::string::npos)
+        << refused.error().message;
+}
+
+TEST_F(S3Datastore, CredentialsFromInstanceMetadataWithAnImdsV2SessionToken) {
+    auto values = environment();
+    values.erase("AWS_EC2_METADATA_DISABLED");
+    values["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = server_->instance_metadata_url();
+    AwsCredentialChain chain(lookup(values));
+    auto credentials = chain.get();
+    // The server answers the role's credentials only to requests carrying the session token
+    // of PUT /latest/api/token.
+    ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+    EXPECT_EQ(credentials->source, "instance-metadata");
+    EXPECT_EQ(credentials->session_token, "instance-session-token");
+    auto content = open(values)->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_TRUE(content.ok()) << content.error().message;
+    EXPECT_EQ(content->substr(0, 1), "{");
+
+    values["AWS_EC2_METADATA_DISABLED"] = "true";
+    auto refused = open(values)->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
+}
+
 TEST_F(S3Datastore, AnUnreachableEndpointFailsAfterBoundedRetries) {
     auto credentials = std::make_shared<AwsCredentialChain>(lookup(with_environment_keys()));
     S3Options options{.endpoint_url = "http://127.0.0.1:" + std::to_string(free_port()),
