@@ -264,6 +264,18 @@ test('with API keys, a browser logs in to the UI by HTTP Basic with a read-only 
   }
 });
 
+// A page of a fresh browser, closed when test `t` ends, watched (see watch); open(path) goes
+// to the UI's path.
+async function browserPage(t, uiPort) {
+  const { browser, close } = await launchBrowser();
+  t.after(close);
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  const seen = watch(page, uiPort);
+  const open = (pathname) => page.goto(`http://127.0.0.1:${uiPort}${pathname}`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  return { page, seen, open };
+}
+
 // The page's HTML and a screenshot, kept as files of the test run for whoever reads a failure.
 async function keep(page, name) {
   fs.mkdirSync(screenshots, { recursive: true });
@@ -344,12 +356,7 @@ for (const backend of ['sqlite', 'postgres']) {
       await post(apiPort, `/flows/${running.flow}/runs/${running.run}/heartbeat`, {}, [200, 404]);
     };
 
-    const { browser, close } = await launchBrowser();
-    t.after(close);
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1400, height: 900 });
-    const seen = watch(page, uiPort);
-    const open = (pathname) => page.goto(`http://127.0.0.1:${uiPort}${pathname}`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    const { page, seen, open } = await browserPage(t, uiPort);
 
     // Home lists every run with its status.
     await keepRunning();
@@ -465,12 +472,7 @@ for (const backend of ['sqlite', 'postgres']) {
     const { uiPort, runSql } = served;
     runSql(recordedRows());
 
-    const { browser, close } = await launchBrowser();
-    t.after(close);
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1400, height: 900 });
-    const seen = watch(page, uiPort);
-    const open = (pathname) => page.goto(`http://127.0.0.1:${uiPort}${pathname}`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    const { page, seen, open } = await browserPage(t, uiPort);
 
     // The linear run's DAG, drawn from its `_graph_info`: its three steps, in order.
     await open('/AccLinear_ui/1/view/dag');
