@@ -50,7 +50,12 @@ asio::awaitable<void> prefetch_pass(const DatabaseContext& context, std::int64_t
         auto tasks = co_await context.reader.ui_list(std::move(parameters_task));
         if (!tasks || tasks->empty()) continue;
         const auto task = task_path_of(UiResource::tasks, tasks->front());
-        co_await context.storage->dag(task, false);
+        auto dag = co_await context.storage->dag(task, false);
+        // A datastore out of reach would cost each run its retries: the next pass tries again.
+        if (!dag && dag.error().kind == ErrorKind::unavailable) {
+            spdlog::warn("UI: prefetch: the datastore could not be read: {}", dag.error().message);
+            co_return;
+        }
         co_await context.storage->parameters(task, false);
     }
 }
