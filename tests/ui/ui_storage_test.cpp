@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -226,37 +227,58 @@ double counter(HttpClient& api, const std::string& name) {
     return std::stod(text.substr(at + name.size() + 2));
 }
 
-TEST(UiStorage, RecentRunsDagAndParametersArePrefetchedAndServedWithoutTheDatastore) {
+// Serves a copy of the datastore with a prefetch pass each second and `setting` in the
+// environment, loads the rows, waits for a pass that started after them to end, then removes
+// run 8's `_parameters` task from the copy, so that only the caches can answer its DAG and
+// parameters, and hands the UI's client to `check`.
+void after_prefetch(std::pair<const char*, const char*> setting,
+                    const std::function<void(HttpClient&)>& check) {
     TempDir copy;
     std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
     ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
     ScopedEnv interval("MF_UI_PREFETCH_INTERVAL", "1");
+    ScopedEnv extra(setting.first, setting.second);
     UiTestServer server;
-    // An hour after the recorded runs: all within the default two days.
+    // An hour after the recorded runs.
     server.clock().set_ms(1'796'456'564'413 + 3'600'000);
     auto api = server.api_client();
     const double before = counter(api, "mf_ui_prefetch_passes_total");
     ASSERT_GE(before, 0) << "no prefetch counter on /metrics";
     server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
-    // A pass that started after the rows arrived has ended.
     for (int tries = 0; tries < 200 && counter(api, "mf_ui_prefetch_passes_total") < before + 2;
          ++tries)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_GE(counter(api, "mf_ui_prefetch_passes_total"), before + 2);
-
-    // The run's `_parameters` task is gone from the datastore: only the caches can answer.
     std::filesystem::remove_all(copy.path() / ".metaflow" / "AccParams_ui" / "8" / "_parameters");
     auto client = server.client();
-    auto dag = client.get(std::string(kRun) + "/dag");
-    ASSERT_EQ(dag.status, 200u) << dag.body;
-    EXPECT_EQ(dag.json().at("data").at("graph_structure"), json::parse(R"(["start", "end"])"));
-    auto parameters = client.get(std::string(kRun) + "/parameters");
-    ASSERT_EQ(parameters.status, 200u) << parameters.body;
-    EXPECT_EQ(parameters.json().at("data"),
-              json::parse(R"({"alpha": {"value": 7}, "greeting": {"value": "hello-param"},
-                              "ratio": {"value": 0.5}})"));
-    // Read again, the datastore has nothing.
-    EXPECT_EQ(client.get(std::string(kRun) + "/dag?invalidate=true").status, 500u);
+    check(client);
+}
+
+TEST(UiStorage, RecentRunsDagAndParametersArePrefetchedAndServedWithoutTheDatastore) {
+    // All runs are within the default two days, and fewer than 50.
+    after_prefetch({"PREFETCH_RUNS_LIMIT", "50"}, [](HttpClient& client) {
+        auto dag = client.get(std::string(kRun) + "/dag");
+        ASSERT_EQ(dag.status, 200u) << dag.body;
+        EXPECT_EQ(dag.json().at("data").at("graph_structure"), json::parse(R"(["start", "end"])"));
+        auto parameters = client.get(std::string(kRun) + "/parameters");
+        ASSERT_EQ(parameters.status, 200u) << parameters.body;
+        EXPECT_EQ(parameters.json().at("data"),
+                  json::parse(R"({"alpha": {"value": 7}, "greeting": {"value": "hello-param"},
+                                  "ratio": {"value": 0.5}})"));
+        // Read again, the datastore has nothing.
+        EXPECT_EQ(client.get(std::string(kRun) + "/dag?invalidate=true").status, 500u);
+    });
+}
+
+TEST(UiStorage, RunsBeyondThePrefetchWindowOrLimitAreNotPrefetched) {
+    // Every run is over 45 minutes old; nine runs are newer than run 8.
+    for (auto setting :
+         {std::pair{"PREFETCH_RUNS_SINCE", "60"}, std::pair{"PREFETCH_RUNS_LIMIT", "9"}}) {
+        SCOPED_TRACE(setting.first);
+        after_prefetch(setting, [](HttpClient& client) {
+            EXPECT_EQ(client.get(std::string(kRun) + "/dag").status, 500u);
+        });
+    }
 }
 
 TEST(UiStorage, ARunWithoutGraphInfoAnswersTheReferencesDagParsingError) {
