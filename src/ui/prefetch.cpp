@@ -23,7 +23,8 @@ struct Prefetcher::Shared {
 
 namespace {
 
-// The `_parameters` task of each run started since `since_ms`, newest first, at most `limit`.
+// Reads into the caches the DAG and parameters of each run started since `since_ms`, newest
+// first, at most `limit` runs.
 asio::awaitable<void> prefetch_pass(const DatabaseContext& context, std::int64_t since_ms,
                                     std::int64_t limit, const std::atomic<bool>& stopped) {
     UiListQuery recent{.resource = UiResource::runs,
