@@ -8,6 +8,7 @@
 #include "http/server.hpp"
 #include "store/open.hpp"
 #include "ui/database_routes.hpp"
+#include "ui/prefetch.hpp"
 #include "ui/routes.hpp"
 #include "ui/settings.hpp"
 #include "ui/storage.hpp"
@@ -37,6 +38,7 @@ struct Service::Impl {
     std::unique_ptr<ui::Context> ui_context;
     ui::Storage ui_storage;
     std::unique_ptr<ui::DatabaseContext> ui_database;
+    std::unique_ptr<ui::Prefetcher> ui_prefetcher;
     http::Router ui_router;
     std::optional<std::size_t> ui_listener;
 
@@ -84,6 +86,16 @@ struct Service::Impl {
             store->ui_reader(), clock, ui::status_thresholds_from_environment(),
             ui::base_url_from_environment(), ui_storage.reader.get(), ui_storage.missing});
         ui::add_database_routes(ui_router, *ui_database);
+        if (ui_storage.reader) {
+            ui_prefetcher = std::make_unique<ui::Prefetcher>(
+                *ui_database, ui::prefetch_settings_from_environment());
+            metrics->add_collector([prefetcher = ui_prefetcher.get()] {
+                return http::metric_family(
+                    "mf_ui_prefetch_passes_total", "counter",
+                    "Completed passes reading recent runs' DAGs and parameters into the caches.",
+                    {{"", static_cast<double>(prefetcher->passes())}});
+            });
+        }
         ui::add_routes(ui_router, *ui_context);
         ui_router.add_routes_of(api_router, "/metadata", "GET");
         ui::add_static_routes(ui_router, ui_bundle.get(), config.path_prefix);
@@ -215,6 +227,7 @@ Service::~Service() {
 void Service::start() {
     impl_->api->start();
     impl_->store->warm_up(impl_->api->executors());
+    if (impl_->ui_prefetcher) impl_->ui_prefetcher->start(impl_->api->executors().front());
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
     if (impl_->migration_server) impl_->migration_server->start();
@@ -229,6 +242,7 @@ void Service::start() {
 
 void Service::stop() {
     if (!impl_->api) return;
+    if (impl_->ui_prefetcher) impl_->ui_prefetcher->stop();
     impl_->api->stop();
     if (impl_->tls) impl_->tls->stop();
     if (impl_->metrics_server) impl_->metrics_server->stop();
