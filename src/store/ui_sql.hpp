@@ -671,8 +671,8 @@ private:
         } else {
             q_.sql(" FROM tasks_v3 t").sql(run).sql(" LEFT JOIN att a ON a.task_id = t.task_id");
             q_.sql(" WHERE 1 = 1");
+            scope_below_run(scope, "t");
         }
-        if (!windowed) scope_below_run(scope, "t");
     }
 
     // Metadata keeps its own tags; attempt_id comes from its "attempt_id:N" tag.
