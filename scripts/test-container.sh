@@ -9,7 +9,9 @@
 # The base, debian:12-slim, is made with debootstrap from the Debian mirror of this machine's
 # apt sources and cached, with buildah's storage and the build's compiler cache, under
 # MF_CONTAINER_CACHE (default /var/cache/metadata-service-container): later runs rebuild only
-# what changed. PostgreSQL: the cluster of MF_TEST_POSTGRES_URL, else one started here.
+# what changed. After the build, the storage keeps only the base and this build's images (each
+# stage tagged); older images and their layers are removed. PostgreSQL: the cluster of
+# MF_TEST_POSTGRES_URL, else one started here.
 # The UI put into the image: MF_UI_BUILD_DIR, else ../shared/ui/metaflow-ui-v1.3.13 beside the
 # checkout; without either the image is built without a UI and says so on its UI port.
 # Runs as root (debootstrap, buildah); processes run in chroot isolation, which works where
@@ -201,13 +203,23 @@ fi
 for target in build ui ""; do
   bah build --isolation chroot --layers --force-rm --pull=never \
     --ignorefile "$context/deploy/container/Dockerfile.dockerignore" \
-    -f "$context/deploy/container/Dockerfile" ${target:+--target "$target"} -t "$image" \
+    -f "$context/deploy/container/Dockerfile" ${target:+--target "$target"} -t "$image${target:+-$target}" \
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
     "${ui_args[@]}" "$context" >"$work/build.log" 2>&1 \
     || { tail -40 "$work/build.log"; fail "the image build${target:+ (stage $target)}"; }
   echo "  ${target:-the image}: $(grep 'STEP' "$work/build.log" | grep -vc ': FROM ') steps, $(grep -c 'Using cache' "$work/build.log") from the layer cache"
 done
 timings[build]=$((SECONDS - start))
+
+# The storage keeps what the next run needs: the base and the images of this build, each stage
+# tagged (its layers are the layer cache: an unchanged stage is not built again). Older images
+# and bases are left untagged by this build; pruning removes them and the layers only they
+# used, so that the cache does not grow from run to run. The build's compiler cache is bounded
+# by ccache itself.
+phase "prune the layer cache"
+before=$(du -sh "$cache/storage" | cut -f1)
+removed=$(bah rmi --prune | wc -l)
+check "removed $removed images of earlier builds; storage $before -> $(du -sh "$cache/storage" | cut -f1)"
 
 # --- Running the image, as `docker run` does ------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/json_writer.hpp"
 #include "ui/gzip.hpp"
 
 namespace mf::ui {
@@ -74,37 +75,18 @@ std::string strong_etag(std::string_view body) {
     return tag;  // without its closing quote, so that a variant can extend it
 }
 
-// A JavaScript string literal that also cannot end the <script> element it sits in.
-std::string script_string(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '<':
-                out += "\\u003c";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out + "\"";
-}
-
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
         text.replace(at, from.size(), to);
     }
+}
+
+// A JavaScript string literal (JSON's) that also cannot end the <script> element it sits in:
+// '<' only appears in the literal as itself, never inside an escape.
+std::string script_string(std::string_view text) {
+    std::string literal = api::json_string(text);
+    replace_all(literal, "<", "\\u003c");
+    return literal;
 }
 
 std::string inject(std::string page, const PageInjections& injections) {

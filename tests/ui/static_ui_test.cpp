@@ -128,6 +128,18 @@ TEST(StaticUi, ServiceBaseHeadAndBodySnippetsComeFromTheEnvironment) {
     EXPECT_NE(body.find("<script src=\"/extra.js\"></script></body>"), std::string::npos) << body;
 }
 
+TEST(StaticUi, TheServiceBaseStaysInsideItsScriptString) {
+    FakeBuild build;
+    ScopedEnv service("METAFLOW_SERVICE", "/a\"b\\c</script><i>\n\x01");
+    TestServer server(ui_options(&build));
+    auto body = server.ui_client().get("/").body;
+    EXPECT_NE(
+        body.find(
+            R"(<script>window.METAFLOW_SERVICE="/a\"b\\c\u003c/script>\u003ci>\n\u0001";</script>)"),
+        std::string::npos)
+        << body;
+}
+
 TEST(StaticUi, PathPrefixMountsEverythingAndIsTheDefaultServiceBase) {
     FakeBuild build;
     auto options = ui_options(&build);
