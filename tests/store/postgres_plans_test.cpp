@@ -506,6 +506,19 @@ protected:
                                   .after = CursorKey{ts_epoch + 2, task_id, "name"},
                                   .legacy_rows = true})),
             list_page);
+        // The run's metadata list, streamed page by page: each page seeks the run's list-order
+        // index instead of sorting the whole run's metadata.
+        const RunPath run_path{kFlow, run_number};
+        add("run's metadata, first page", statements_of(store_->list_run_metadata(run_path, page)),
+            list_page);
+        const auto middle =
+            db_->execute("SELECT ts_epoch, id FROM metadata_v3 WHERE run_number = " +
+                         std::to_string(run_number_) + " ORDER BY ts_epoch DESC, id DESC OFFSET " +
+                         std::to_string(kTasks * kMetadataPerTask / 2) + " LIMIT 1");
+        add("run's metadata, a middle page",
+            statements_of(store_->list_run_metadata(
+                run_path, after(middle.int64(0, 0), middle.int64(0, 1), ""))),
+            list_page);
         // The UI's timeline, its first page and a middle one.
         for (const std::int64_t offset : {std::int64_t{0}, kTasks / 2}) {
             UiListQuery timeline{.resource = UiResource::tasks,

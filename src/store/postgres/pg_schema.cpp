@@ -195,10 +195,10 @@ const std::vector<Migration>& migrations() {
          false,
          {"CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_run_ts_task_name_desc ON "
           "artifact_v3 (flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC)"}},
-        // A run's metadata in list order served only the run's metadata list, which the
-        // Metaflow client does not read; on a table without statistics PostgreSQL took it for
-        // a task's metadata as well, walking the whole run's, and every metadata row paid
-        // for it on insert.
+        // A run's metadata in list order, full: on a table without statistics PostgreSQL
+        // took it for a task's metadata as well, walking the whole run's. Replaced by the
+        // partial one of migration 20261205000003, which only the run's metadata list
+        // considers.
         {20261205000000,
          false,
          {"DROP INDEX CONCURRENTLY IF EXISTS metadata_v3_idx_flow_run_ts_id_desc"}},
@@ -231,6 +231,13 @@ const std::vector<Migration>& migrations() {
           "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_later_task_ok ON artifact_v3 "
           "(flow_id, run_number, name, task_id, attempt_id) WHERE name = '_task_ok' AND "
           "attempt_id <> 0"}},
+        // A run's metadata in list order, partial as the lists' indexes above: each page of
+        // the run's streamed metadata list is an index seek instead of a sort of the whole
+        // run's metadata.
+        {20261205000003,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_run_list_order ON metadata_v3 "
+          "(flow_id, run_number, ts_epoch DESC, id DESC) WHERE ts_epoch IS NOT NULL"}},
     };
     return all;
 }

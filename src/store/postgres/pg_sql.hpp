@@ -65,10 +65,11 @@ inline constexpr TaskRows kTaskMetadata{"metadata_v3", "m"};
 Query& from_task(Query& query, const TaskPath& path, std::optional<TaskRows> rows = std::nullopt);
 
 // The condition, always true, of the partial indexes that keep a step's tasks and a run's
-// artifacts in list order (see the migrations): stated by the list statements alone, so that
-// no statement about one task reads a step's or a run's entries through them.
+// artifacts and metadata in list order (see the migrations): stated by the list statements
+// alone, so that no statement about one task reads a step's or a run's entries through them.
 inline constexpr std::string_view kListedTask = " AND t.ts_epoch IS NOT NULL";
 inline constexpr std::string_view kListedArtifact = " AND a.ts_epoch IS NOT NULL";
+inline constexpr std::string_view kListedMetadata = " AND m.ts_epoch IS NOT NULL";
 
 // One row more than the page, so that the caller can tell whether another page exists.
 Query& limit(Query& query, const std::optional<Paging>& paging);

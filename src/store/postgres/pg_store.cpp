@@ -427,7 +427,7 @@ public:
                      "r.run_number",
                      path.flow_id, path.run)
             .sql(" AND ");
-        pg::run_key(query, "m", path.flow_id, path.run);
+        pg::run_key(query, "m", path.flow_id, path.run).sql(pg::kListedMetadata);
         return list(std::move(metadata_page(query, paging)), pg::metadata_row);
     }
 
