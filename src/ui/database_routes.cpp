@@ -23,6 +23,8 @@ http::Reply error_reply(const http::Request& request, const DatabaseContext& con
     return list_error_reply(request, link_base(context), paging, status, reason);
 }
 
+}  // namespace
+
 std::int64_t number_from_environment(const char* name, std::int64_t fallback) {
     const char* text = std::getenv(name);
     if (!text) return fallback;
@@ -33,8 +35,6 @@ std::int64_t number_from_environment(const char* name, std::int64_t fallback) {
         return fallback;
     return value;
 }
-
-}  // namespace
 
 StatusThresholds status_thresholds_from_environment() {
     const StatusThresholds defaults;
