@@ -681,7 +681,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         socket->configure(options.idle_timeout);
         const auto upgrade = upgrade_request(target, headers);
         const bool accepted = co_await socket->accept(upgrade);
-        if (accepted) co_await run(socket);
+        if (!accepted) co_return;
+        co_await run(socket);
     }
 
     static boost::beast::http::request<boost::beast::http::empty_body> upgrade_request(

@@ -311,7 +311,7 @@ TEST(RealtimeAccess, TheUpgradeNeedsAKeyAsTheUiListener) {
 }
 
 TEST(RealtimeBackpressure, ASlowReaderIsDroppedWithoutDelayingAFastOne) {
-    ui::ScopedEnv small_queue("MF_UI_WS_SEND_QUEUE_BYTES", "65536");
+    ui::ScopedEnv small_queue("MF_UI_WS_SEND_QUEUE_BYTES", "1048576");
     TestServer server(realtime_options());
     HttpClient api = server.client();
     ASSERT_EQ(api.post("/flows/F", "{}").status, 200u);
