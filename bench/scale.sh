@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reads at scale: loads the scale fixture (metadata-service generate-fixture) into a
 # fresh database, serves it, then measures the client's reads: the big lists once each with
-# curl (time, bytes, the server's peak resident memory), the single-task reads with wrk.
+# curl (time, bytes, the server's peak resident memory), the single-task reads with wrk; and
+# the UI's: its home page and timeline pages with wrk, the big run's whole timeline.
 #
 # Usage: bench/scale.sh [sqlite|postgres] [scale]        (scale 1 = 50,000-task run; 10 = 10x)
 # MF_BINARY picks the server binary (default build/metadata-service); WRK_SECONDS (default 5)
@@ -44,9 +45,12 @@ run=$(echo "$load" | awk '/big run/ {gsub(",", "", $5); print $5}')
 task=$(echo "$load" | awk '/first foreach task/ {print $NF}')
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning --ui-port 0 &
+ui_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning \
+  --ui-port "$ui_port" --ui-host 127.0.0.1 &
 server=$!
 base=http://127.0.0.1:$port
+ui=http://127.0.0.1:$ui_port
 for _ in $(seq 100); do curl -sf "$base/ping" >/dev/null && break; sleep 0.1; done
 memory() { awk '/VmHWM/ {hwm=$2} /VmRSS/ {rss=$2} END {printf "%.1f MiB peak, %.1f MiB now", hwm/1024, rss/1024}' "/proc/$server/status"; }
 echo "server after start: $(memory)"
@@ -74,16 +78,48 @@ echo
 echo "| single-task read (wrk -t1 -c$connections -d${seconds}s) | requests/s | p50 | p99 |"
 echo "|---|---|---|---|"
 task_path=$flow/runs/$run/steps/body/tasks/$middle
-for read in "task|$task_path" "task metadata|$task_path/metadata" \
-            "task artifacts|$task_path/artifacts" "one artifact|$task_path/artifacts/_task_ok"; do
-  name=${read%%|*}
-  target=${read#*|}
-  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$base$target")
+# A table row of one wrk run: "name|url".
+wrk_row() {
+  local name=${1%%|*} url=${1#*|} result rate p50 p99 errors
+  result=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "$url")
   rate=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$result" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$result" | awk '$1 == "99%" {print $2}')
   errors=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
   echo "| $name | $rate | $p50 | $p99 |${errors:+ non-2xx: $errors}"
+}
+for read in "task|$base$task_path" "task metadata|$base$task_path/metadata" \
+            "task artifacts|$base$task_path/artifacts" "one artifact|$base$task_path/artifacts/_task_ok"; do
+  wrk_row "$read"
 done
+
+# The UI's reads: its home page (one page of runs, plain and grouped by flow) and a run's
+# timeline, every page of the big run's tasks in the UI's order.
+echo
+echo "| UI read (wrk -t1 -c$connections -d${seconds}s) | requests/s | p50 | p99 |"
+echo "|---|---|---|---|"
+for read in "home page|$ui/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
+            "home page grouped by flow|$ui/runs?_group=flow_id&_order=-ts_epoch&_limit=30&_group_limit=7" \
+            "timeline, first page|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=1" \
+            "timeline, page 25|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=25"; do
+  wrk_row "$read"
+done
+echo
+python3 - "$ui_port" "$flow/runs/$run/tasks" <<'PY'
+import http.client, json, sys, time
+port, path = int(sys.argv[1]), sys.argv[2]
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+started, page, rows, size = time.monotonic(), 1, 0, 0
+while page:
+    connection.request("GET", f"{path}?_order=%2Bts_epoch&_limit=1000&_page={page}")
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        sys.exit(f"timeline page {page}: {response.status} {body[:200]!r}")
+    reply = json.loads(body)
+    rows, size = rows + len(reply["data"]), size + len(body)
+    page = reply["pages"]["next"]
+print(f"whole timeline: {rows} tasks, {size} bytes, {time.monotonic() - started:.2f} s")
+PY
 echo
 echo "server at the end: $(memory)"

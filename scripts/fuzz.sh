@@ -15,7 +15,9 @@ seconds=${1:-60}
 dir=${MF_FUZZ_BUILD_DIR:-build-fuzz}
 cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMF_BUILD_TESTS=OFF -DMF_FUZZ=ON >/dev/null
-ninja -C "$dir" -j "$(nproc)" fuzz_targets >/dev/null
+# ninja prints compile and link errors on its standard output.
+ninja -C "$dir" -j "$(nproc)" fuzz_targets >"$dir/build.log" ||
+  { tail -n 40 "$dir/build.log"; echo "fuzz targets: build failed ($dir/build.log)"; exit 1; }
 
 work=$dir/fuzz
 rm -rf "$work/seeds"

@@ -3,7 +3,7 @@
 # Docker engine (buildah), and runs it as `docker run` would: its own ENTRYPOINT, CMD, ENV, USER
 # and WORKDIR, on the host's loopback. Checks /ping, the HEALTHCHECK script, the Metaflow
 # client's requests on the image's SQLite and on PostgreSQL (and the migration API), the UI
-# port when the binary has one, uid 10001, writes only in the working directory, a clean stop
+# port, uid 10001, writes only in the working directory, a clean stop
 # on SIGTERM; then prints the image's budget (sizes, runtime packages).
 #
 # The base, debian:12-slim, is made with debootstrap from the Debian mirror of this machine's
@@ -243,12 +243,6 @@ run_in() {
   bah run --isolation chroot --user "$user" --workingdir "$workdir" "${env_args[@]}" "$container" -- "$@"
 }
 
-# The UI port is checked once the binary has a UI listener.
-new_container help_container
-ui_flag=""
-serve_help=$(run_in "$help_container" "${entrypoint[@]}" serve --help)
-if grep -q -- '--ui-port' <<<"$serve_help"; then ui_flag=yes; fi
-
 # The process of the image's ENTRYPOINT among the descendants of buildah run's process.
 service_process() {
   python3 - "$1" "${entrypoint[0]}" <<'EOF'
@@ -318,6 +312,8 @@ check_api() {
     || fail "healthcheck.sh --ui on a live service"
   ! run_in "$1" MF_METADATA_PORT="$(free_port)" /usr/local/bin/healthcheck.sh 2>/dev/null \
     || fail "healthcheck.sh passes on a dead port"
+  ! run_in "$1" MF_METADATA_PORT="$api_port" MF_UI_METADATA_PORT="$(free_port)" /usr/local/bin/healthcheck.sh --ui 2>/dev/null \
+    || fail "healthcheck.sh --ui passes on a dead UI port"
   check "healthcheck.sh (and --ui): passes on the service, fails on a dead port"
   local uids
   uids=$(awk '/^(Uid|Gid):/ { print $2, $3, $4, $5 }' "/proc/$service_pid/status" | tr '\n' ' ')
@@ -330,9 +326,7 @@ check_api() {
       || fail "the image's UI is not the metaflow-ui build"
     check "the metaflow-ui build is in the image"
   fi
-  if [ -z "$ui_flag" ]; then
-    check "UI port: not checked, this binary has no UI listener yet (serve --help has no --ui-port)"
-  elif [ ${#ui_args[@]} -gt 0 ]; then
+  if [ ${#ui_args[@]} -gt 0 ]; then
     get "http://127.0.0.1:$ui_port/" | grep -q 'window.METAFLOW_SERVICE' || fail "the UI port does not serve the UI"
     check "UI port: serves the metaflow-ui build"
   else

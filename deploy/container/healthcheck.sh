@@ -6,8 +6,7 @@
 #   healthcheck.sh [--ui]
 #
 # --ui (Compose, the Kubernetes startup probe): the UI listener's /ping on
-# MF_UI_METADATA_PORT (8083) must answer 200 too, once the binary has a UI listener
-# (`serve --help` lists --ui-port); a binary without one is checked on the API alone.
+# MF_UI_METADATA_PORT (8083) must answer 200 too.
 set -euo pipefail
 
 ping() {
@@ -18,6 +17,6 @@ ping() {
 }
 
 ping "${MF_METADATA_PORT:-8080}"
-if [ "${1:-}" = --ui ] && [[ "$(/usr/local/bin/metadata-service serve --help)" == *--ui-port* ]]; then
+if [ "${1:-}" = --ui ]; then
   ping "${MF_UI_METADATA_PORT:-8083}"
 fi

@@ -12,6 +12,7 @@
 #include "ui/realtime_route.hpp"
 #include "ui/routes.hpp"
 #include "ui/settings.hpp"
+#include "ui/storage.hpp"
 
 namespace mf {
 
@@ -36,6 +37,7 @@ struct Service::Impl {
     std::unique_ptr<ui::Plugins> ui_plugins;
     std::unique_ptr<ui::StaticBundle> ui_bundle;
     std::unique_ptr<ui::Context> ui_context;
+    ui::Storage ui_storage;
     std::unique_ptr<ui::DatabaseContext> ui_database;
     std::unique_ptr<realtime::Hub> hub;  // the UI's websockets
     http::Router ui_router;
@@ -74,9 +76,16 @@ struct Service::Impl {
         ui_plugins = std::make_unique<ui::Plugins>(ui.plugins_dir);
         ui_context = std::make_unique<ui::Context>(
             ui::Context{*store, clock, ui_settings, *ui_plugins, [this] { return draining(); }});
-        ui_database = std::make_unique<ui::DatabaseContext>(
-            ui::DatabaseContext{store->ui_reader(), clock, ui::status_thresholds_from_environment(),
-                                ui::base_url_from_environment()});
+        ui_storage = ui::storage_from_environment();
+        if (ui_storage.reader) {
+            spdlog::info("UI: reading the flows' datastore at {}", ui_storage.reader->root_url());
+        } else {
+            spdlog::warn("UI: logs, DAGs, parameters, values and cards are off: {}",
+                         ui_storage.missing);
+        }
+        ui_database = std::make_unique<ui::DatabaseContext>(ui::DatabaseContext{
+            store->ui_reader(), clock, ui::status_thresholds_from_environment(),
+            ui::base_url_from_environment(), ui_storage.reader.get(), ui_storage.missing});
         ui::add_database_routes(ui_router, *ui_database);
         hub = std::make_unique<realtime::Hub>(
             ui::realtime_context(*ui_database),

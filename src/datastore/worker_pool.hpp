@@ -23,7 +23,9 @@ public:
     WorkerPool& operator=(const WorkerPool&) = delete;
 
     // From a coroutine: `auto value = co_await pool.run([&] { return datastore.dag(task); });`
-    // runs the work on the pool and resumes the coroutine on its own executor.
+    // runs the work on the pool and resumes the coroutine on its own executor. Let the work
+    // capture the coroutine's variables by reference (they live until it resumes): GCC 12
+    // destroys a lambda that holds copies twice when it is a temporary of the co_await.
     template <class Work>
     boost::asio::awaitable<std::invoke_result_t<Work>> run(Work work) {
         using Value = std::invoke_result_t<Work>;

@@ -39,7 +39,13 @@ public:
             output_columns("x", query.resource);
         }
         q_.sql(" FROM (");
-        rows(query);
+        if (runs_cut_first(query)) {
+            if (auto ok = runs(query.scope, query.clock, &query); !ok) return ok;
+            q_.sql(") x");
+            order_by(query, "x");
+            return Ok{};
+        }
+        if (auto ok = rows(query); !ok) return ok;
         q_.sql(") x WHERE 1 = 1");
         if (auto ok = conditions(query, "x"); !ok) return ok;
         if (query.distinct_column) {
@@ -190,27 +196,56 @@ private:
 
     // --- Rows with their derived columns ---
 
-    void rows(const UiListQuery& query) {
+    Result<Ok> rows(const UiListQuery& query) {
         switch (query.resource) {
             case UiResource::flows:
                 flows(query.scope);
-                return;
+                break;
             case UiResource::runs:
-                runs(query.scope, query.clock);
-                return;
+                return runs(query.scope, query.clock,
+                            runs_cut_first(query) && !query.group.empty() ? &query : nullptr);
             case UiResource::steps:
                 steps(query.scope, query.clock);
-                return;
+                break;
             case UiResource::tasks:
                 tasks(query.scope, query.clock);
-                return;
+                break;
             case UiResource::metadata:
                 metadata(query.scope);
-                return;
+                break;
             case UiResource::artifacts:
                 artifacts(query.scope);
-                return;
+                break;
         }
+        return Ok{};
+    }
+
+    // The columns of runs_v3 itself, as the runs list names them.
+    static bool stored_run_column(std::string_view name) {
+        for (std::string_view column : {"flow_id", "run_number", "run_id", "user_name", "ts_epoch",
+                                        "last_heartbeat_ts", "tags", "system_tags"}) {
+            if (column == name) return true;
+        }
+        return false;
+    }
+
+    // A page of runs (or each group's first runs) filtered, ordered and grouped on runs_v3's
+    // own columns is cut from runs_v3 before any status is derived: the home page then
+    // derives thirty statuses, not every run's.
+    static bool runs_cut_first(const UiListQuery& query) {
+        if (query.resource != UiResource::runs || query.distinct_column) return false;
+        if (query.group.empty() && query.limit <= 0) return false;
+        for (const auto& filter : query.filters) {
+            if (!stored_run_column(filter.field)) return false;
+        }
+        for (const auto& order : query.order) {
+            if (find_ui_column(query.resource, order.column) && !stored_run_column(order.column))
+                return false;
+        }
+        for (const auto& name : query.group) {
+            if (find_ui_column(query.resource, name) && !stored_run_column(name)) return false;
+        }
+        return true;
     }
 
     void flows(const UiScope& scope) {
@@ -224,7 +259,9 @@ private:
     // The newest attempt_ok record of the run's end step decides (its time o, its value v),
     // unless a newer attempt of the end step follows a false one (a retry: running). Without
     // one, a recent heartbeat means running; anything else failed.
-    void runs(const UiScope& scope, const UiStatusClock& clock) {
+    // With `cut`, only the runs that list shows: its filters, order and page (or each
+    // group's first runs) apply to runs_v3 first (runs_cut_first says when they can).
+    Result<Ok> runs(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
         constexpr std::string_view retrying = "(r.ok_value = 0 AND r.retry_ts > r.ok_ts)";
         q_.sql(
             "SELECT r.flow_id AS \"flow_id\", r.run_number AS \"run_number\", r.run_id AS "
@@ -262,7 +299,24 @@ private:
         q_.sql(
             " ORDER BY m.ts_epoch DESC, m.id DESC LIMIT 1) AS ok_value, (SELECT max(m.ts_epoch)");
         end_step_records("attempt");
-        q_.sql(") AS retry_ts FROM runs_v3 r WHERE 1 = 1");
+        q_.sql(") AS retry_ts FROM ");
+        const bool grouped = cut && !cut->group.empty();
+        if (grouped) {
+            q_.sql("(SELECT * FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY ");
+            bool first = true;
+            for (const auto& name : cut->group) {
+                const UiColumn* column = find_ui_column(UiResource::runs, name);
+                if (!column) continue;
+                if (!first) q_.sql(", ");
+                first = false;
+                q_.sql("r.").sql(quoted(column->name));
+            }
+            q_.sql(" ORDER BY ");
+            order_list(*cut, "r");
+            q_.sql(") AS mf_rank FROM runs_v3 r WHERE 1 = 1");
+        } else {
+            q_.sql(cut ? "(SELECT * FROM runs_v3 r WHERE 1 = 1" : "runs_v3 r WHERE 1 = 1");
+        }
         if (scope.flow_id) q_.sql(" AND r.flow_id = ").value(*scope.flow_id);
         if (scope.run) {
             if (scope.run->is_number()) {
@@ -272,7 +326,19 @@ private:
                 q_.sql(" AND r.run_id = ").value(scope.run->as_name());
             }
         }
+        if (cut) {
+            if (auto ok = conditions(*cut, "r"); !ok) return ok;
+            if (grouped) {
+                q_.sql(") r WHERE r.mf_rank <= ");
+                integer(cut->group_limit);
+            } else {
+                order_by(*cut, "r");
+                page(cut->limit, cut->offset);
+            }
+            q_.sql(") r");
+        }
         q_.sql(") r");
+        return Ok{};
     }
 
     void end_step_records(std::string_view field_name) {
@@ -597,7 +663,7 @@ private:
             }
         };
         q_.sql("WITH filtered AS (SELECT * FROM (");
-        rows(query);
+        if (auto ok = rows(query); !ok) return ok;
         q_.sql(") x WHERE 1 = 1");
         if (auto ok = conditions(query, "x"); !ok) return ok;
         q_.sql("), page_groups AS (SELECT ");

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "ui/resource_routes.hpp"
+#include "ui/storage.hpp"
 
 namespace mf::ui {
 namespace {
@@ -100,7 +101,10 @@ boost::asio::awaitable<http::Reply> list_rows(const DatabaseContext& context,
     for (auto& filter : rules.more_filters) query->filters.push_back(std::move(filter));
     auto rows = co_await context.reader.ui_list(*query);
     if (!rows) co_return error_reply(request, context, *paging, rows.error());
-    co_return rows_reply(request, link_base(context), *paging, resource, *rows);
+    std::vector<std::string> additions;
+    if (postprocess_requested(request))
+        additions = co_await postprocess_rows(context, resource, *rows);
+    co_return rows_reply(request, link_base(context), *paging, resource, *rows, additions);
 }
 
 boost::asio::awaitable<http::Reply> single_row(const DatabaseContext& context,
@@ -109,7 +113,11 @@ boost::asio::awaitable<http::Reply> single_row(const DatabaseContext& context,
     query.limit = 1;
     auto rows = co_await context.reader.ui_list(query);
     if (!rows) co_return error_reply(request, context, Paging{}, rows.error());
-    co_return single_reply(request, link_base(context), query.resource, *rows);
+    std::vector<std::string> additions;
+    if (postprocess_requested(request) && !rows->empty())
+        additions = co_await postprocess_rows(context, query.resource, *rows);
+    co_return single_reply(request, link_base(context), query.resource, *rows,
+                           additions.empty() ? std::string() : additions.front());
 }
 
 boost::asio::awaitable<http::Reply> distinct_values(const DatabaseContext& context,
@@ -143,6 +151,10 @@ void add_database_routes(http::Router& router, const DatabaseContext& context) {
     add_metadata_routes(router, context);
     add_artifact_routes(router, context);
     add_tag_routes(router, context);
+    add_dag_routes(router, context);
+    add_parameter_routes(router, context);
+    add_log_routes(router, context);
+    add_card_routes(router, context);
 }
 
 }  // namespace mf::ui

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "datastore/cached_reader.hpp"
 #include "http/router.hpp"
 #include "model/clock.hpp"
 #include "store/ui_reader.hpp"
@@ -28,18 +29,23 @@ StatusThresholds status_thresholds_from_environment();
 // MF_BASEURL, when set: the start of every link the lists write.
 std::optional<std::string> base_url_from_environment();
 
-// What the database routes need; owned by the service and outliving the router.
+// What the UI API routes need; owned by the service and outliving the router.
 struct DatabaseContext {
     UiReader& reader;
     const Clock& clock;
     StatusThresholds thresholds;
     std::optional<std::string> base_url;  // MF_BASEURL: links start with it
+    // The flows' datastore (logs, DAG, parameters, values, cards); null when none is
+    // configured, and `storage_missing` then says why.
+    datastore::CachedReader* storage = nullptr;
+    std::string storage_missing;
 };
 
-// The UI API routes the database answers: flows, runs, steps, tasks and their attempts,
-// metadata, artifact listings, /tags and the five autocomplete routes (GET only). The
-// autocomplete routes come first, as in the reference, so that they win over a flow or run
-// of that name.
+// The UI API routes: from the database, flows, runs, steps, tasks and their attempts,
+// metadata, artifact listings, /tags and the five autocomplete routes; from the datastore,
+// a run's DAG and parameters, task logs and cards, and the values and refinements of
+// `postprocess=true` (GET only). The autocomplete routes come first, as in the reference, so
+// that they win over a flow or run of that name.
 void add_database_routes(http::Router& router, const DatabaseContext& context);
 
 }  // namespace mf::ui

@@ -93,7 +93,8 @@ void write_query(api::JsonWriter& json, const http::Fields& fields) {
 }
 
 std::string envelope(const http::Request& request, const LinkBase& base, const Paging& paging,
-                     unsigned status, const std::string& data_json, std::size_t count) {
+                     unsigned status, const std::string& data_json, std::size_t count,
+                     std::optional<std::int64_t> last = std::nullopt) {
     const std::string prefix = origin(request, base) + path_of(request);
     const http::Fields fields = first_values(request);
     const std::int64_t prev = std::max<std::int64_t>(paging.page - 1, 1);
@@ -112,7 +113,11 @@ std::string envelope(const http::Request& request, const LinkBase& base, const P
     } else {
         json.key("next").null();
     }
-    json.key("last").null();
+    if (last) {
+        json.key("last").string(link(prefix, fields, *last));
+    } else {
+        json.key("last").null();
+    }
     json.end_object();
     json.key("pages");
     json.begin_object();
@@ -124,7 +129,11 @@ std::string envelope(const http::Request& request, const LinkBase& base, const P
     } else {
         json.key("next").null();
     }
-    json.key("last").null();
+    if (last) {
+        json.key("last").number(*last);
+    } else {
+        json.key("last").null();
+    }
     json.end_object();
     write_query(json, fields);
     json.end_object();
@@ -133,7 +142,7 @@ std::string envelope(const http::Request& request, const LinkBase& base, const P
 
 }  // namespace
 
-void write_row(std::string& out, UiResource resource, const UiRow& row) {
+void write_row(std::string& out, UiResource resource, const UiRow& row, std::string_view addition) {
     const auto columns = ui_columns(resource);
     out += '{';
     for (std::size_t i = 0; i < columns.size() && i < row.size(); ++i) {
@@ -149,6 +158,7 @@ void write_row(std::string& out, UiResource resource, const UiRow& row) {
             out += *cell;
         }
     }
+    out += addition;
     out += '}';
 }
 
@@ -162,16 +172,18 @@ http::Reply json_reply(unsigned status, std::string body) {
 }
 
 http::Reply list_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
-                       std::string data_json, std::size_t count) {
-    return json_reply(200, envelope(request, base, paging, 200, data_json, count));
+                       std::string data_json, std::size_t count,
+                       std::optional<std::int64_t> last_page) {
+    return json_reply(200, envelope(request, base, paging, 200, data_json, count, last_page));
 }
 
 http::Reply rows_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
-                       UiResource resource, const std::vector<UiRow>& rows) {
+                       UiResource resource, const std::vector<UiRow>& rows,
+                       const std::vector<std::string>& additions) {
     std::string data = "[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (i > 0) data += ", ";
-        write_row(data, resource, rows[i]);
+        write_row(data, resource, rows[i], i < additions.size() ? additions[i] : "");
     }
     data += ']';
     return list_reply(request, base, paging, std::move(data), rows.size());
@@ -189,17 +201,21 @@ http::Reply strings_reply(const http::Request& request, const LinkBase& base, co
 }
 
 http::Reply single_reply(const http::Request& request, const LinkBase& base, UiResource resource,
-                         const std::vector<UiRow>& rows) {
+                         const std::vector<UiRow>& rows, std::string_view addition) {
     std::string data;
     if (rows.empty()) {
         data = "{}";
     } else {
-        write_row(data, resource, rows.front());
+        write_row(data, resource, rows.front(), addition);
     }
-    const unsigned status = rows.empty() ? 404 : 200;
+    return single_json_reply(request, base, data, rows.empty() ? 404 : 200);
+}
+
+http::Reply single_json_reply(const http::Request& request, const LinkBase& base,
+                              std::string_view data_json, unsigned status) {
     api::JsonWriter json;
     json.begin_object();
-    json.key("data").raw(data);
+    json.key("data").raw(data_json);
     json.key("status").number(status);
     json.key("links");
     json.begin_object();

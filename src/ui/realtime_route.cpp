@@ -55,7 +55,8 @@ realtime::HubContext realtime_context(const DatabaseContext& context) {
         .reader = context.reader,
         .status_clock = [&context] { return status_clock(context); },
         .parse_topic = parse_topic,
-        .write_row = write_row,
+        .write_row = [](std::string& out, UiResource resource,
+                        const UiRow& row) { write_row(out, resource, row); },
     };
 }
 

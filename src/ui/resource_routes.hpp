@@ -43,5 +43,9 @@ void add_metadata_routes(http::Router& router, const DatabaseContext& context);
 void add_artifact_routes(http::Router& router, const DatabaseContext& context);
 void add_tag_routes(http::Router& router, const DatabaseContext& context);
 void add_autocomplete_routes(http::Router& router, const DatabaseContext& context);
+void add_dag_routes(http::Router& router, const DatabaseContext& context);
+void add_parameter_routes(http::Router& router, const DatabaseContext& context);
+void add_log_routes(http::Router& router, const DatabaseContext& context);
+void add_card_routes(http::Router& router, const DatabaseContext& context);
 
 }  // namespace mf::ui

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -230,9 +231,41 @@ StaticBundle::StaticBundle(const fs::path& folder, const PageInjections& injecti
     }
 }
 
+namespace {
+
+// The first segments of the API's own paths, which no page of the UI starts with.
+constexpr std::array<std::string_view, 5> kApiNamespaces = {"metadata", "plugin", "search",
+                                                            "static", "ws"};
+// The UI's deepest page: /<flow>/<run>/<step>/<task> (or /<flow>/<run>/view/<view>).
+constexpr std::size_t kMaxPageSegments = 4;
+
+// Whether the UI, routing in the browser, has a page at `path` (decoded, from "/"): at most
+// four non-empty segments, not in a namespace of the API. Any other path that no route takes
+// is an API path that does not exist.
+bool ui_page(std::string_view path) {
+    if (path == "/") return true;
+    std::size_t segments = 0;
+    std::string_view rest = path.substr(1);
+    while (true) {
+        const auto slash = rest.find('/');
+        const auto segment = rest.substr(0, slash);
+        if (segment.empty()) return false;
+        if (segments == 0) {
+            for (auto reserved : kApiNamespaces) {
+                if (segment == reserved) return false;
+            }
+        }
+        if (++segments > kMaxPageSegments) return false;
+        if (slash == std::string_view::npos) return true;
+        rest.remove_prefix(slash + 1);
+    }
+}
+
+}  // namespace
+
 http::Reply StaticBundle::serve(const http::Request& request, std::string_view path) const {
     if (const auto* file = files_.find(path)) return StaticFiles::reply(*file, request);
-    if (path.starts_with("/static/")) {
+    if (!ui_page(path)) {
         http::Reply missing;
         missing.status = 404;
         missing.body = "404: Not Found";

@@ -59,9 +59,10 @@ public:
     // Reads the build in `folder`; throws naming the folder when it has no index.html.
     StaticBundle(const std::filesystem::path& folder, const PageInjections& injections);
 
-    // The reply to a GET of `path` (decoded, from '/'): the file, or index.html for a path
-    // that names no file (the UI routes in the browser), except under /static/, where a
-    // missing file is a 404.
+    // The reply to a GET of `path` (decoded, from '/') that no API route takes: the file, or
+    // index.html for a path where the UI, routing in the browser, has a page (at most four
+    // segments, none empty, not under /static/, /metadata/, /plugin/, /search/ or /ws). Any
+    // other path is an API path that does not exist: the reference's 404 "404: Not Found".
     http::Reply serve(const http::Request& request, std::string_view path) const;
 
     std::size_t file_count() const { return files_.size(); }

@@ -127,7 +127,7 @@ std::string plan_problems(const std::string& database_url, const Statement& stat
         if (plan.find("Seq Scan") != std::string::npos) problems += "sequential scan; ";
         if (one_task && statement.sql.find("tasks_v3") != std::string::npos) {
             const std::string generic = generic_plan(db, statement);
-            if (generic.find("tasks_v3_idx_flow_run_step_ts_task_desc") != std::string::npos ||
+            if (generic.find("tasks_v3_idx_step_list_order") != std::string::npos ||
                 generic.find("tasks_v3_pkey") == std::string::npos)
                 problems += "the generic plan does not find the task by its key; ";
             plan += "generic plan:\n" + generic;
@@ -147,7 +147,8 @@ std::string plan_problems(const std::string& database_url, const Statement& stat
         }
     }
     // A read of one task's rows must not walk the whole run's artifacts in list order.
-    if (!page && plan.find("artifact_v3_idx_run_ts_task_name_desc") != std::string::npos)
+    if (!page && (plan.find("artifact_v3_idx_run_ts_task_name_desc") != std::string::npos ||
+                  plan.find("artifact_v3_idx_run_list_order") != std::string::npos))
         problems += "one task's read walks the run's artifacts; ";
     return problems.empty() ? "" : problems + "\n" + statement.sql + "\n" + plan;
 }

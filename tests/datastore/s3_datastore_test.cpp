@@ -1,117 +1,24 @@
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "datastore/http_fetch.hpp"
 #include "datastore/s3_store.hpp"
+#include "datastore/s3_test_server.hpp"
 #include "datastore/trace_checks.hpp"
 #include "datastore/trace_support.hpp"
 #include "datastore/worker_pool.hpp"
 
-extern char** environ;
-
 namespace mf::datastore::testing {
 namespace {
 
-constexpr const char* key_id = "AKIDDATASTORETEST";
-constexpr const char* secret = "datastore-test-secret";
-constexpr const char* bucket = "mf-test-bucket";
-
-// A loopback port nothing listens on at the moment of the call.
-std::uint16_t free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The S3 server of s3_server.mjs, started once for the suite on free loopback ports.
-class S3Server {
-public:
-    S3Server() {
-        folder_ = std::filesystem::temp_directory_path() /
-                  ("mf-s3-" + std::to_string(getpid()) + "-" + std::to_string(free_port()));
-        std::filesystem::create_directories(folder_ / "objects");
-        port = free_port();
-        credentials_port = free_port();
-        std::string script =
-            (std::filesystem::path(MF_TEST_FIXTURES).parent_path() / "datastore" / "s3_server.mjs")
-                .string();
-        std::vector<std::string> arguments = {
-            "node", script, "--port", std::to_string(port), "--credentials-port",
-            std::to_string(credentials_port), "--dir", (folder_ / "objects").string(), "--seed",
-            fixture_root().string(), "--bucket", bucket, "--prefix", "metaflow", "--key-id", key_id,
-            "--secret", secret,
-            // Shorter than the chain's refresh margin: each use fetches them again.
-            "--token-expires-in", "300"};
-        std::vector<char*> argv;
-        for (auto& argument : arguments) argv.push_back(argument.data());
-        argv.push_back(nullptr);
-        log_ = folder_ / "server.log";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        int error = posix_spawnp(&pid_, "node", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (error != 0) throw std::runtime_error("cannot start node");
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (read_file(log_).find("ready") != std::string::npos) return;
-            if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        throw std::runtime_error("the S3 server did not start: " + read_file(log_));
-    }
-    ~S3Server() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            waitpid(pid_, nullptr, 0);
-        }
-        std::error_code ignored;
-        std::filesystem::remove_all(folder_, ignored);
-    }
-
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
-    std::string credentials_url() const {
-        return "http://127.0.0.1:" + std::to_string(credentials_port) + "/credentials";
-    }
-    int credentials_handed_out() const {
-        auto answer =
-            http_fetch({.url = "http://127.0.0.1:" + std::to_string(credentials_port) + "/count"});
-        return answer.ok() ? std::stoi(answer->body) : -1;
-    }
-    std::filesystem::path folder() const { return folder_; }
-
-    std::uint16_t port = 0;
-    std::uint16_t credentials_port = 0;
-
-private:
-    std::filesystem::path folder_;
-    std::filesystem::path log_;
-    pid_t pid_ = -1;
-};
+constexpr const char* key_id = kS3KeyId;
+constexpr const char* secret = kS3Secret;
+constexpr const char* bucket = kS3Bucket;
 
 class S3Datastore : public ::testing::Test {
 protected:

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <boost/asio.hpp>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -82,6 +83,20 @@ TEST(Operations, SigtermClosesIdleConnectionsAndRefusesNewOnes) {
     boost::system::error_code ec;
     socket.connect({asio::ip::make_address("127.0.0.1"), service.port}, ec);
     EXPECT_TRUE(ec);
+}
+
+TEST(Operations, SigtermLeavesTheSqliteFileAloneWithoutItsLogFiles) {
+    Running service;
+    HttpClient client(service.port);
+    ASSERT_EQ(client.request("POST", "/flows/WalFlow", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(client.get("/flows/WalFlow").status, 200u);
+    const auto database = service.dir.path() / "m.db";
+    ASSERT_TRUE(std::filesystem::exists(database.string() + "-wal"));
+    service.process->signal(SIGTERM);
+    ASSERT_EQ(service.process->wait_for_exit(10s), 0) << service.process->log();
+    EXPECT_TRUE(std::filesystem::exists(database));
+    EXPECT_FALSE(std::filesystem::exists(database.string() + "-wal"));
+    EXPECT_FALSE(std::filesystem::exists(database.string() + "-shm"));
 }
 
 TEST(Operations, SlowClientIsDroppedByTheRequestTimeout) {

@@ -91,9 +91,14 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
     ++open_;
     publish();
     auto opened = co_await Connection::open(options_.conninfo, deadline);
-    if (opened && options_.statement_timeout.count() > 0) {
-        std::vector<Query> setup{
-            Query("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()))};
+    if (opened) {
+        // No JIT: each statement reads a few rows, and compiling one takes hundreds of
+        // milliseconds whenever an estimate from stale statistics passes jit_above_cost.
+        std::vector<Query> setup{Query("SET jit = off")};
+        if (options_.statement_timeout.count() > 0) {
+            setup.emplace_back("SET statement_timeout = " +
+                               std::to_string(options_.statement_timeout.count()));
+        }
         auto outcome = co_await (*opened)->run(setup, deadline);
         if (auto* failure = std::get_if<ServerError>(&outcome)) opened = to_error(*failure);
     }

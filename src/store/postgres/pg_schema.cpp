@@ -195,6 +195,28 @@ const std::vector<Migration>& migrations() {
          false,
          {"CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_run_ts_task_name_desc ON "
           "artifact_v3 (flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC)"}},
+        // A run's metadata in list order served only the run's metadata list, which the
+        // Metaflow client does not read; on a table without statistics PostgreSQL took it for
+        // a task's metadata as well, walking the whole run's, and every metadata row paid
+        // for it on insert.
+        {20261205000000,
+         false,
+         {"DROP INDEX CONCURRENTLY IF EXISTS metadata_v3_idx_flow_run_ts_id_desc"}},
+        // The list-order indexes of a step's tasks and a run's artifacts, again, but partial
+        // on a condition that is always true and that only the list statements state. A
+        // statement about one task never considers them: on a table without statistics,
+        // PostgreSQL estimated an index seek on their first columns (the step's or the run's)
+        // at one row, as cheap as the task's key, and walked the step's or the run's entries.
+        {20261205000001,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_v3_idx_step_list_order ON tasks_v3 "
+          "(flow_id, run_number, step_name, ts_epoch DESC, task_id DESC) WHERE ts_epoch IS NOT "
+          "NULL",
+          "DROP INDEX CONCURRENTLY IF EXISTS tasks_v3_idx_flow_run_step_ts_task_desc",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_run_list_order ON artifact_v3 "
+          "(flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC) WHERE ts_epoch IS NOT "
+          "NULL",
+          "DROP INDEX CONCURRENTLY IF EXISTS artifact_v3_idx_run_ts_task_name_desc"}},
     };
     return all;
 }

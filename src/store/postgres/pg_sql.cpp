@@ -221,7 +221,16 @@ Query& run_number_of(Query& query, const std::string& flow_id, const ObjectKey& 
 Query& task_id_of(Query& query, const TaskPath& path) {
     if (path.task.is_number()) return query.value(path.task.as_number());
     query.sql("(SELECT task_id FROM tasks_v3 WHERE flow_id = ").value(path.flow_id);
-    run_number_of(query.sql(" AND run_number = "), path.flow_id, path.run);
+    if (path.run.is_number()) {
+        query.sql(" AND run_number = ").value(path.run.as_number());
+    } else {
+        // A task carries its run's run_id. Stated by it, and without run_number, the four
+        // conditions match all the columns of the reference's (flow_id, run_id, step_name,
+        // task_name) index and only the first of any other: with run_number, the step's
+        // task-order index matches as many as the unique task-name key, and without
+        // statistics PostgreSQL estimates both at one row and may walk the step's tasks.
+        query.sql(" AND run_id = ").value(path.run.as_name());
+    }
     query.sql(" AND step_name = ").value(path.step_name);
     return query.sql(" AND task_name = ").value(path.task.as_name()).sql(")");
 }
@@ -245,24 +254,17 @@ Query& from_run(Query& query, std::string_view joins, const std::string& flow_id
 }
 
 Query& from_task(Query& query, const TaskPath& path, std::optional<TaskRows> rows) {
-    // The task by its primary key alone, behind OFFSET 0, which keeps the path's other key
-    // columns out of the subquery: with them, the generic plan of the prepared statement
-    // finds the task by an index-only walk of the step's entries in
-    // tasks_v3_idx_flow_run_step_ts_task_desc once the table is all-visible (40 ms at
-    // 50,000 tasks against 0.1 ms; ScaleTest checks it). The path's conditions on t apply
-    // to the one row.
-    query.sql(" FROM runs_v3 r JOIN (SELECT * FROM tasks_v3 WHERE task_id = ");
-    task_id_of(query, path);
-    query.sql(" OFFSET 0) t ON t.flow_id = r.flow_id AND t.run_number = r.run_number");
-    if (rows) {
-        const auto alias = rows->alias;
-        query.sql(" JOIN ").sql(rows->table).sql(" ").sql(alias).sql(" ON ").sql(alias);
-        query.sql(".flow_id = t.flow_id AND ").sql(alias).sql(".run_number = t.run_number AND ");
-        query.sql(alias).sql(".step_name = t.step_name AND ").sql(alias);
-        query.sql(".task_id = t.task_id");
-    }
-    query.sql(" WHERE r.flow_id = ").value(path.flow_id).sql(" AND ");
-    match_run(query, path.run).sql(" AND ");
+    // Each table is read by its own key columns with the request's values, and no join
+    // condition carries a key from one table to another. The task row is read by its primary
+    // key alone, behind OFFSET 0, which keeps the path's other key columns out of the
+    // subquery: with them, an index that begins with them (the unique task-name key) looks
+    // as cheap as the primary key to a plan made without statistics, and a generic plan
+    // found the task by an index-only walk of the step's entries (40 ms at 50,000 tasks
+    // against 0.1 ms; ScaleTest checks it). The path's conditions on t apply to the one row.
+    query.sql(" FROM runs_v3 r, (SELECT * FROM tasks_v3 WHERE task_id = ");
+    task_id_of(query, path).sql(" OFFSET 0) t");
+    if (rows) query.sql(", ").sql(rows->table).sql(" ").sql(rows->alias);
+    run_key(query.sql(" WHERE "), "r", path.flow_id, path.run).sql(" AND ");
     task_key(query, "t", path);
     if (rows) task_key(query.sql(" AND "), rows->alias, path);
     return query;
@@ -301,6 +303,7 @@ Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query) {
     query.sql(kTaskColumns);
     from_run(query, kJoinTasks, path.flow_id, path.run).sql(" AND ");
     run_key(query, "t", path.flow_id, path.run).sql(" AND t.step_name = ").value(path.step_name);
+    query.sql(kListedTask);
     if (auto ok =
             sql::append_filters(query, sql::kTaskFilterFields, task_query.filters, append_at(0));
         !ok)
@@ -323,8 +326,13 @@ Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64
 }
 
 Query task_heartbeat(const TaskPath& path, std::int64_t now_s) {
+    // The row by its primary key alone, the path checked on it behind OFFSET 0, as in
+    // from_task: with the path's columns beside task_id, a plan made without statistics
+    // walked the step's tasks in the unique task-name key.
     Query query("UPDATE tasks_v3 AS t SET last_heartbeat_ts = ");
-    task_key(query.value(now_s).sql(" WHERE "), "t", path);
+    query.value(now_s).sql(" FROM (SELECT * FROM tasks_v3 WHERE task_id = ");
+    task_id_of(query, path).sql(" OFFSET 0) k WHERE t.task_id = k.task_id AND ");
+    task_key(query, "k", path);
     heartbeat_due(query, "t.last_heartbeat_ts", now_s);
     return query;
 }

@@ -60,9 +60,15 @@ struct TaskRows {
 };
 inline constexpr TaskRows kTaskArtifacts{"artifact_v3", "a"};
 inline constexpr TaskRows kTaskMetadata{"metadata_v3", "m"};
-// " FROM runs_v3 r JOIN tasks_v3 t [JOIN <rows>] WHERE ...": the run r, its task t of the
-// path and, when given, the task's rows, each read by the path's key.
+// " FROM runs_v3 r, tasks_v3 t [, <rows>] WHERE ...": the run r, its task t of the path and,
+// when given, the task's rows, each read by the path's key.
 Query& from_task(Query& query, const TaskPath& path, std::optional<TaskRows> rows = std::nullopt);
+
+// The condition, always true, of the partial indexes that keep a step's tasks and a run's
+// artifacts in list order (see the migrations): stated by the list statements alone, so that
+// no statement about one task reads a step's or a run's entries through them.
+inline constexpr std::string_view kListedTask = " AND t.ts_epoch IS NOT NULL";
+inline constexpr std::string_view kListedArtifact = " AND a.ts_epoch IS NOT NULL";
 
 // One row more than the page, so that the caller can tell whether another page exists.
 Query& limit(Query& query, const std::optional<Paging>& paging);

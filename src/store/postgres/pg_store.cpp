@@ -505,7 +505,7 @@ public:
                          "r.run_number",
                          scope.flow_id, scope.run)
                 .sql(" AND ");
-            pg::run_key(query, "a", scope.flow_id, scope.run);
+            pg::run_key(query, "a", scope.flow_id, scope.run).sql(pg::kListedArtifact);
             if (scope.step_name) query.sql(" AND a.step_name = ").value(*scope.step_name);
         }
         if (paging && !paging->legacy_rows) {
@@ -519,15 +519,14 @@ public:
             query.sql(" AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE ");
             pg::task_key(query, "b", *task).sql(")");
         } else {
-            // Only the rows of each task's highest attempt among its artifacts: no row of the
-            // task with a higher attempt, looked up per row (OFFSET 0 keeps the subquery
-            // correlated). As a max() subquery, the estimate makes PostgreSQL compile each
-            // page of a run's artifacts with JIT (over half a second); as an anti join, the
-            // generic plan of the prepared statement compares each row with the whole run's.
+            // Only the rows of each task's highest attempt among its artifacts, looked up per
+            // row: the task's key is the primary key's prefix and attempt_id its next column,
+            // so the max() is the first entry of a backward seek. (A NOT EXISTS of a higher
+            // attempt can instead walk the task's entries of another index, or the run's.)
             query.sql(
-                " AND NOT EXISTS (SELECT 1 FROM artifact_v3 b WHERE b.flow_id = a.flow_id AND "
-                "b.run_number = a.run_number AND b.step_name = a.step_name AND b.task_id = "
-                "a.task_id AND b.attempt_id > a.attempt_id OFFSET 0)");
+                " AND a.attempt_id = (SELECT max(b.attempt_id) FROM artifact_v3 b WHERE "
+                "b.flow_id = a.flow_id AND b.run_number = a.run_number AND b.step_name = "
+                "a.step_name AND b.task_id = a.task_id)");
         }
         if (paging && paging->after) {
             query.sql(" AND (a.ts_epoch, a.task_id, a.name) < (");

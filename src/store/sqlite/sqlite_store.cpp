@@ -44,6 +44,11 @@ public:
         if (idle_.size() < kMaxIdleReaders) idle_.push_back(std::move(connection));
     }
 
+    void close_idle() {
+        std::lock_guard lock(mutex_);
+        idle_.clear();
+    }
+
 private:
     const std::string path_;
     const int busy_timeout_ms_;
@@ -84,6 +89,10 @@ public:
         : readers_(options.path, options.busy_timeout_ms),
           clock_(options.clock ? options.clock : &system_clock_),
           writer_(std::move(writer_connection)) {}
+
+    // The connection that closes last checkpoints the write-ahead log and removes the -wal and
+    // -shm files, but only a writable one can: so the readers close first.
+    ~SqliteStore() override { readers_.close_idle(); }
 
     Async<Ok> check_health() override {
         // Through the writer, so that a stuck writer or a locked file shows as unhealthy.

@@ -1,0 +1,254 @@
+// The UI routes that read the flows' datastore, through the real server: the reference UI
+// backend's recorded exchanges for DAGs, parameters, logs, log downloads and cards
+// (tests/fixtures/ui) replayed over the datastore real flows wrote for them
+// (tests/fixtures/ui-datastore), on local disk and in S3; the errors when the datastore is
+// missing or out of reach; and which unknown paths get the UI's page.
+//
+// Compared as they are unless the case says otherwise: status, content type, and the body
+// (JSON field by field, links included; text byte for byte). Where we differ on purpose:
+// - 500 bodies carry no traceback (null) and, but for a bad log `_limit`, our own detail;
+// - card HTML is compared with the fixture's card file, which is cut short (the recorded
+//   card is 1.1 MB).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "datastore/s3_test_server.hpp"
+#include "ui/json_difference.hpp"
+#include "ui/ui_test_server.hpp"
+#include "ui/ui_test_util.hpp"
+
+namespace mf::testing {
+namespace {
+
+namespace json = boost::json;
+using ui::ScopedEnv;
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    EXPECT_TRUE(file) << "missing fixture " << path;
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+const std::filesystem::path kDatastoreParent =
+    std::filesystem::path(MF_TEST_FIXTURES) / "ui-datastore";
+
+bool storage_exchange(const std::string& label) {
+    static const std::set<std::string> kFamilies = {"dag",       "run-parameters", "logs-out",
+                                                    "logs-err",  "logs-download",  "cards",
+                                                    "card-html", "card-data"};
+    if (kFamilies.contains(label.substr(0, label.find(':')))) return true;
+    return label == "quirk:logs-before-artifacts-1-log" || label.starts_with("quirk:log-repeat");
+}
+
+std::vector<json::object> storage_exchanges() {
+    std::vector<json::object> exchanges;
+    std::istringstream lines(read_text(MF_TEST_FIXTURES "/ui/ui-trace.jsonl"));
+    std::string line;
+    while (std::getline(lines, line)) {
+        auto exchange = json::parse(line).as_object();
+        if (storage_exchange(std::string(exchange.at("label").as_string())))
+            exchanges.push_back(std::move(exchange));
+    }
+    return exchanges;
+}
+
+std::string text_of(const json::object& exchange, const char* key) {
+    const auto* value = exchange.if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+// The card file of the recorded card HTML request, in the fixture.
+std::string card_file(const std::string& target) {
+    const std::string hash = target.substr(target.rfind('/') + 1);
+    const auto folder = kDatastoreParent / ".metaflow" / "mf.cards" / "UiCardFlow_ui" / "runs" /
+                        "15" / "steps" / "start" / "tasks" / "96" / "cards";
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        if (entry.path().filename().string().find(hash) != std::string::npos)
+            return read_text(entry.path());
+    }
+    ADD_FAILURE() << "no card file for " << hash;
+    return {};
+}
+
+void compare(const json::object& exchange, const HttpResponse& response) {
+    const std::string label(exchange.at("label").as_string());
+    const std::string target(exchange.at("target").as_string());
+    SCOPED_TRACE(label + " " + target);
+    const auto status = static_cast<unsigned>(exchange.at("status").as_int64());
+    ASSERT_EQ(response.status, status) << response.body;
+    const auto& headers = exchange.at("response_headers").as_object();
+    const std::string content_type = text_of(headers, "Content-Type");
+    EXPECT_EQ(response.header("content-type").substr(0, content_type.size()), content_type);
+    if (label.starts_with("card-html") && status == 200) {
+        EXPECT_EQ(response.body, card_file(target));
+        return;
+    }
+    if (label.starts_with("logs-download") && status == 200) {
+        EXPECT_EQ(response.header("content-disposition"), text_of(headers, "Content-Disposition"));
+        EXPECT_EQ(response.body, text_of(exchange, "response_text"));
+        return;
+    }
+    const auto* expected_json = exchange.if_contains("response_json");
+    if (!expected_json) {
+        EXPECT_EQ(response.body, text_of(exchange, "response_text"));
+        return;
+    }
+    json::value expected = *expected_json;
+    json::value actual = response.json();
+    if (status == 500) {
+        EXPECT_TRUE(actual.as_object().at("traceback").is_null());
+        expected.as_object().erase("traceback");
+        actual.as_object().erase("traceback");
+        if (label != "logs-out:bad-limit") {
+            expected.as_object().erase("detail");
+            actual.as_object().erase("detail");
+        }
+    }
+    EXPECT_EQ(difference(expected, actual, ""), "");
+}
+
+// Sends every recorded storage exchange to `server` and compares; returns how many.
+int replay(UiTestServer& server) {
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    int compared = 0;
+    for (const auto& exchange : storage_exchanges()) {
+        http::Fields headers;
+        for (const auto& [name, value] : exchange.at("request_headers").as_object()) {
+            if (name == "host" || name.starts_with("x-forwarded"))
+                headers.emplace_back(std::string(name), json::value_to<std::string>(value));
+        }
+        compare(exchange, client.request("GET", json::value_to<std::string>(exchange.at("target")),
+                                         {}, headers));
+        ++compared;
+    }
+    return compared;
+}
+
+constexpr int kStorageExchanges = 101;
+
+TEST(UiStorage, LocalDatastoreRoutesAnswerAsTheReference) {
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", kDatastoreParent.string());
+    UiTestServer server;
+    EXPECT_EQ(replay(server), kStorageExchanges);
+}
+
+TEST(UiStorage, S3DatastoreRoutesAnswerAsTheReference) {
+    datastore::testing::S3Server s3;
+    ScopedEnv root(
+        "METAFLOW_DATASTORE_SYSROOT_S3",
+        std::string("s3://") + datastore::testing::kS3Bucket + "/" + datastore::testing::kS3Prefix);
+    ScopedEnv endpoint("METAFLOW_S3_ENDPOINT_URL", s3.endpoint());
+    ScopedEnv key("AWS_ACCESS_KEY_ID", datastore::testing::kS3KeyId);
+    ScopedEnv secret("AWS_SECRET_ACCESS_KEY", datastore::testing::kS3Secret);
+    ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
+    UiTestServer server;
+    EXPECT_EQ(replay(server), kStorageExchanges);
+}
+
+const char* const kRun = "/flows/AccParams_ui/runs/8";
+const char* const kTask = "/flows/AccRetry_ui/runs/5/steps/flaky/tasks/49";
+
+// The reference's 500 body with `id`.
+void expect_internal_error(const HttpResponse& response, const std::string& id) {
+    ASSERT_EQ(response.status, 500u) << response.body;
+    EXPECT_EQ(response.header("content-type"), "application/json");
+    auto body = response.json().as_object();
+    EXPECT_EQ(body.at("id"), id.c_str()) << response.body;
+    EXPECT_TRUE(body.at("traceback").is_null());
+    EXPECT_TRUE(body.at("detail").is_string());
+    EXPECT_EQ(body.at("status"), 500);
+    EXPECT_EQ(body.at("title"), "Internal Server Error");
+    EXPECT_EQ(body.at("type"), "about:blank");
+}
+
+TEST(UiStorage, WithoutADatastoreTheRoutesSayWhyAsTheReferenceFails) {
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    expect_internal_error(client.get(std::string(kRun) + "/dag"), "failed-to-process-dag");
+    expect_internal_error(client.get(std::string(kRun) + "/parameters"),
+                          "failed-to-get-parameters");
+    expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
+    expect_internal_error(client.get(std::string(kTask) + "/logs/out/download"), "log-error");
+    expect_internal_error(client.get(std::string(kTask) + "/cards"), "generic-error");
+    auto detail = client.get(std::string(kRun) + "/dag").json().at("detail").as_string();
+    EXPECT_NE(detail.find("METAFLOW_DATASTORE_SYSROOT_LOCAL"), std::string::npos) << detail;
+
+    auto artifacts = client.get(std::string(kTask) + "/artifacts?postprocess=true&_limit=3");
+    ASSERT_EQ(artifacts.status, 200u) << artifacts.body;
+    const auto body = artifacts.json();
+    const auto& rows = body.at("data").as_array();
+    ASSERT_EQ(rows.size(), 3u);
+    for (const auto& row : rows) {
+        EXPECT_FALSE(row.as_object().contains("content"));
+        EXPECT_EQ(row.at("postprocess_error").at("id"), "generic-error");
+    }
+    // What the database alone answers is unchanged.
+    EXPECT_EQ(client.get(std::string(kRun) + "/dag").status, 500u);
+    EXPECT_EQ(client.get("/flows/AccParams_ui/runs/9999/dag").status, 404u);
+    EXPECT_EQ(client
+                  .get(std::string(kTask).replace(std::string(kTask).size() - 2, 2, "99999") +
+                       "/logs/out")
+                  .status,
+              404u);
+}
+
+TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_S3", "s3://mf-unreachable/metaflow");
+    ScopedEnv endpoint("METAFLOW_S3_ENDPOINT_URL",
+                       "http://127.0.0.1:" + std::to_string(datastore::testing::free_port()));
+    ScopedEnv key("AWS_ACCESS_KEY_ID", "AKIDUNREACHABLE");
+    ScopedEnv secret("AWS_SECRET_ACCESS_KEY", "unreachable");
+    ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    expect_internal_error(client.get(std::string(kRun) + "/dag"), "MetaflowS3Exception");
+    expect_internal_error(client.get(std::string(kRun) + "/parameters"),
+                          "failed-to-get-parameters");
+    expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
+}
+
+TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
+    ui::FakeBuild build;
+    TestServerOptions options = ui::ui_options(&build);
+    TestServer server(options);
+    auto client = server.ui_client();
+    const std::string index = client.get("/").body;
+    ASSERT_NE(index.find("<html"), std::string::npos);
+    for (const char* page : {"/AccLinear_ui/1/view/timeline", "/AccLinear_ui/1/start/2",
+                             "/AccLinear_ui/1", "/AccLinear_ui"}) {
+        auto r = client.get(page);
+        EXPECT_EQ(r.status, 200u) << page;
+        EXPECT_EQ(r.body, index) << page;
+    }
+    for (const char* api :
+         {"/flows/AccLinear_ui/runs/1/nope", "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/nope",
+          "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/nope", "/flows/", "/metadata",
+          "/search/flows/AccLinear_ui/runs/1", "/ws"}) {
+        auto r = client.get(api);
+        EXPECT_EQ(r.status, 404u) << api;
+        EXPECT_EQ(r.body, "404: Not Found") << api;
+    }
+    // The storage routes are API routes: JSON, whether or not they find anything.
+    for (const char* route :
+         {"/flows/AccLinear_ui/runs/1/dag", "/flows/AccLinear_ui/runs/1/parameters",
+          "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/out",
+          "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/err/download",
+          "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/cards"}) {
+        auto r = client.get(route);
+        EXPECT_EQ(r.header("content-type"), "application/json") << route;
+        EXPECT_EQ(r.body.find("<html"), std::string::npos) << route;
+    }
+}
+
+}  // namespace
+}  // namespace mf::testing
