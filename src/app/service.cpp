@@ -255,8 +255,8 @@ void Service::start() {
     impl_->api->start();
     impl_->store->warm_up(impl_->api->executors());
     if (impl_->hub) {
-        impl_->hub->start(impl_->api->executors().front());
         impl_->store->watch_changes(impl_->hub->sink());
+        impl_->hub->start(impl_->api->executors().front());
     }
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();

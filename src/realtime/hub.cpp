@@ -345,7 +345,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
 
     HubContext context;
     HubOptions options;
-    std::optional<asio::any_io_executor> executor;
+    std::optional<asio::any_io_executor> executor;  // set once, before `started`
+    std::atomic<bool> started{false};
     std::atomic<bool> stopping{false};
     std::atomic<std::int64_t> live_sockets{0};
     std::atomic<std::uint64_t> next_id{1};
@@ -385,7 +386,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     // --- changes, on the hub's loop ---
 
     void accept_change(RowChange change) {
-        if (stopping || !executor) return;
+        if (stopping || !started.load(std::memory_order_acquire)) return;
         asio::post(*executor, [self = shared_from_this(), change = std::move(change),
                                arrived = std::chrono::steady_clock::now()]() mutable {
             self->pending.push_back({std::move(change), arrived});
@@ -605,7 +606,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 
     void on_hub(std::function<void(Impl&)> work) {
-        if (!executor) return;
+        if (!started.load(std::memory_order_acquire)) return;
         asio::post(*executor, [self = shared_from_this(), work = std::move(work)] { work(*self); });
     }
 
@@ -783,6 +784,7 @@ void Hub::start(asio::any_io_executor executor) {
     impl_->executor = executor;
     impl_->monitor_timer = std::make_unique<asio::steady_timer>(executor);
     asio::co_spawn(executor, impl_->monitor_loop(), asio::detached);
+    impl_->started.store(true, std::memory_order_release);
 }
 
 void Hub::stop() {
@@ -807,7 +809,7 @@ ChangeSink Hub::sink() {
 }
 
 bool Hub::accepting() const {
-    return !impl_->stopping &&
+    return impl_->started.load(std::memory_order_acquire) && !impl_->stopping &&
            impl_->live_sockets.load() < static_cast<std::int64_t>(impl_->options.max_sockets);
 }
 

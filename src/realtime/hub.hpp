@@ -78,12 +78,14 @@ public:
     Hub& operator=(const Hub&) = delete;
 
     // Starts the hub on `executor`, the event loop where its state lives and its reads run.
+    // Until then it accepts no socket and ignores changes: start it once the store watches
+    // changes, so that a socket misses none.
     void start(boost::asio::any_io_executor executor);
     // Closes every socket and stops the monitors; changes after this are ignored.
     void stop();
     // Where the store reports committed changes; safe to call after the hub is gone.
     ChangeSink sink();
-    // False when max_sockets are open.
+    // False before start, after stop, and when max_sockets are open.
     bool accepting() const;
     // Serves one websocket over `socket`, whose upgrade request had this target and headers
     // (names lower-cased), until it closes. Runs on the socket's event loop.

@@ -89,7 +89,8 @@ void add_realtime_route(http::Router& router, realtime::Hub& hub) {
         }
         if (!hub.accepting()) {
             reply.status = 503;
-            reply.body = "Service Unavailable: too many websockets";
+            reply.body =
+                "Service Unavailable: not accepting websockets now (starting, stopping or full)";
             co_return reply;
         }
         reply.status = 101;

@@ -2,13 +2,15 @@
 // real service, on each store: every resource kind with the object its GET route renders,
 // filters, replay with `since`, unsubscribe, ping/pong, keys on the upgrade, a slow reader
 // dropped while a fast one keeps up, the heartbeat monitor; on PostgreSQL, the changes of
-// another process and of plain SQL.
+// another process and of plain SQL (flows, runs, steps and tasks, as the Python service
+// writes them).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -326,6 +328,16 @@ TEST(RealtimeBackpressure, ASlowReaderIsDroppedWithoutDelayingAFastOne) {
     fast.sync();
     constexpr int kBatches = 8;
     constexpr int kPerBatch = 250;
+    const std::string last = "a" + std::to_string(kBatches * kPerBatch - 1);
+    // The fast socket is read while the writes go on, as a browser reads.
+    std::vector<json::object> frames;
+    std::thread fast_reader([&] {
+        frames = fast.until(
+            [&](const json::object& frame) {
+                return frame.at("data").at("name").as_string() == last;
+            },
+            std::chrono::seconds(60));
+    });
     for (int batch = 0; batch < kBatches; ++batch) {
         json::array artifacts;
         for (int i = 0; i < kPerBatch; ++i) {
@@ -335,12 +347,9 @@ TEST(RealtimeBackpressure, ASlowReaderIsDroppedWithoutDelayingAFastOne) {
                 item[field] = std::string(250, 'x');
             artifacts.push_back(item);
         }
-        ASSERT_EQ(api.post(kTask + "/artifact", json::serialize(artifacts)).status, 200u);
+        EXPECT_EQ(api.post(kTask + "/artifact", json::serialize(artifacts)).status, 200u);
     }
-    const std::string last = "a" + std::to_string(kBatches * kPerBatch - 1);
-    auto frames = fast.until(
-        [&](const json::object& frame) { return frame.at("data").at("name").as_string() == last; },
-        std::chrono::seconds(60));
+    fast_reader.join();
     EXPECT_EQ(frames.size(), static_cast<std::size_t>(kBatches * kPerBatch));
     // The slow socket was closed: reading what it holds ends with the connection, not with
     // a wait for more.
@@ -376,15 +385,17 @@ TEST(RealtimeMonitor, ATaskWhoseHeartbeatsStopIsPushedAsFailed) {
     EXPECT_EQ(failed.back().at("resource").as_string(), kTask);
 }
 
-// Writes flows through `api` until one shows on `ws`: the other process's change feed is
-// listening from then on.
-void wait_until_listening(HttpClient& api, WsClient& ws) {
-    for (int i = 0; i < 50; ++i) {
-        const std::string name = "Probe" + std::to_string(i);
-        ASSERT_EQ(api.post("/flows/" + name, "{}").status, 200u);
-        if (auto text = ws.next(std::chrono::milliseconds(200))) return;
+// A websocket to a service in another process, which accepts them once its change feed
+// listens (before, the upgrade answers 503).
+void connect_when_accepting(std::optional<WsClient>& ws, std::uint16_t port) {
+    for (int attempt = 0; attempt < 100 && !ws; ++attempt) {
+        try {
+            ws.emplace(port);
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
     }
-    FAIL() << "the change feed never delivered a probe";
+    ASSERT_TRUE(ws) << "the other process never accepted a websocket";
 }
 
 TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
@@ -398,27 +409,79 @@ TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
                            std::to_string(free_port()), "--database", first.database_url()},
                           (dir.path() / "second.log").string());
     ASSERT_TRUE(second.wait_until_serving(api_port)) << second.log();
-    WsClient ws(ui_port);
-    ws.subscribe("probe", "/flows");
-    ws.sync();
+    std::optional<WsClient> ws;
+    connect_when_accepting(ws, ui_port);
+    ASSERT_TRUE(ws) << second.log();
+    ws->subscribe("flows", "/flows?flow_id=ThroughFirst,Direct");
+    ws->subscribe("flow", "/flows/ThroughFirst");
+    ws->sync();
     HttpClient api = first.client();
-    wait_until_listening(api, ws);
-    ws.subscribe("flows", "/flows?flow_id=ThroughFirst,Direct");
-    ws.subscribe("flow", "/flows/ThroughFirst");
-    ws.sync();
-    ASSERT_EQ(api.post("/flows/ThroughFirst", "{}").status, 200u);
+    ASSERT_EQ(
+        api.post("/flows/ThroughFirst", json::serialize(json::object{{"user_name", "ann"}})).status,
+        200u);
     auto through =
-        ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "flow"; });
-    EXPECT_EQ(of(through, "flows").size(), 1u);
+        ws->until([](const json::object& frame) { return frame.at("uuid").as_string() == "flow"; });
+    ASSERT_EQ(of(through, "flows").size(), 1u) << second.log();
+    EXPECT_EQ(of(through, "flows").front().at("type").as_string(), "INSERT");
+    EXPECT_EQ(of(through, "flows").front().at("data").at("user_name").as_string(), "ann");
     pg::BlockingConnection sql(first.database_url());
     sql.execute(
         "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
         "VALUES ('Direct', 'sql', 1, '[]', '[]')");
-    auto direct = ws.until([](const json::object& frame) {
+    auto direct = ws->until([](const json::object& frame) {
         return frame.at("uuid").as_string() == "flows" &&
                frame.at("data").at("flow_id").as_string() == "Direct";
     });
     EXPECT_EQ(direct.back().at("data").at("user_name").as_string(), "sql");
+}
+
+TEST(RealtimePostgres, ARunsStepsAndTasksWrittenInPlainSqlShow) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has one writing process";
+    TestServer server(realtime_options());
+    server.clock().set_ms(kNowMs);
+    // As the Python service writes them: rows straight into the tables, the triggers firing.
+    pg::BlockingConnection sql(server.database_url());
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('F', 'py', 1, '[]', '[]')");
+    const auto run = sql.execute(
+                            "INSERT INTO runs_v3 (flow_id, user_name, ts_epoch, tags, "
+                            "system_tags, last_heartbeat_ts) VALUES ('F', 'py', " +
+                            std::to_string(kNowMs) + ", '[]', '[\"user:py\"]', " +
+                            std::to_string(kNowMs / 1000) + ") RETURNING run_number")
+                         .int64(0, 0);
+    const std::string run_path = "/flows/F/runs/" + std::to_string(run);
+    WsClient ws(server.ui_port());
+    ws.subscribe("tasks", run_path + "/tasks");
+    ws.subscribe("steps", run_path + "/steps");
+    ws.subscribe("run", run_path);
+    ws.sync();
+    sql.execute(
+        "INSERT INTO steps_v3 (flow_id, run_number, step_name, user_name, ts_epoch, "
+        "tags, system_tags) VALUES ('F', " +
+        std::to_string(run) + ", 'start', 'py', " + std::to_string(kNowMs) + ", '[]', '[]')");
+    const auto task =
+        sql.execute(
+               "INSERT INTO tasks_v3 (flow_id, run_number, step_name, user_name, "
+               "ts_epoch, tags, system_tags, last_heartbeat_ts) VALUES ('F', " +
+               std::to_string(run) + ", 'start', 'py', " + std::to_string(kNowMs) +
+               ", '[]', '[]', " + std::to_string(kNowMs / 1000) + ") RETURNING task_id")
+            .int64(0, 0);
+    auto frames = ws.until([](const json::object& frame) {
+        return frame.at("uuid").as_string() == "run" && frame.at("type").as_string() == "UPDATE";
+    });
+    ASSERT_EQ(of(frames, "steps").size(), 1u);
+    EXPECT_EQ(of(frames, "steps").front().at("data").at("step_name").as_string(), "start");
+    const auto tasks = of(frames, "tasks");
+    ASSERT_EQ(tasks.size(), 1u);
+    const auto& inserted = tasks.front();
+    EXPECT_EQ(inserted.at("type").as_string(), "INSERT");
+    EXPECT_EQ(inserted.at("data").at("task_id"), json::value(task));
+    HttpClient ui = server.ui_client();
+    auto listed = ui.get(run_path + "/tasks").json().as_object().at("data").as_array();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(inserted.at("data"), listed.front());
+    EXPECT_EQ(of(frames, "run").back().at("data").at("status").as_string(), "running");
 }
 
 }  // namespace

@@ -21,11 +21,15 @@ constexpr auto kReconnectDelay = 1s;
 
 }  // namespace
 
-ChangeFeed::ChangeFeed(std::string conninfo, std::string trigger_schema, ChangeSink sink)
+ChangeFeed::ChangeFeed(std::string conninfo, std::string trigger_schema, ChangeSink sink,
+                       std::chrono::milliseconds first_attempt_wait)
     : conninfo_(std::move(conninfo)),
       trigger_schema_(std::move(trigger_schema)),
       sink_(std::move(sink)),
-      thread_([this] { run(); }) {}
+      thread_([this] { run(); }) {
+    std::unique_lock lock(first_attempt_mutex_);
+    first_attempt_ended_.wait_for(lock, first_attempt_wait, [this] { return first_attempt_done_; });
+}
 
 ChangeFeed::~ChangeFeed() {
     stopping_ = true;
@@ -39,6 +43,7 @@ void ChangeFeed::run() {
         } catch (const std::exception& e) {
             spdlog::warn("change feed: {}; listening again in 1 s", e.what());
         }
+        end_first_attempt();
         for (auto waited = 0ms; waited < kReconnectDelay && !stopping_; waited += kPollInterval)
             std::this_thread::sleep_for(kPollInterval);
     }
@@ -51,6 +56,7 @@ void ChangeFeed::listen_once() {
     create_notify_triggers(db, trigger_schema_);
     db.execute("LISTEN notify");
     spdlog::info("change feed: listening for changes on the notify channel");
+    end_first_attempt();
     auto last_keep_alive = std::chrono::steady_clock::now();
     while (!stopping_) {
         pollfd descriptor{PQsocket(db.native()), POLLIN, 0};
@@ -68,6 +74,15 @@ void ChangeFeed::listen_once() {
             last_keep_alive = now;
         }
     }
+}
+
+void ChangeFeed::end_first_attempt() {
+    {
+        std::lock_guard lock(first_attempt_mutex_);
+        if (first_attempt_done_) return;
+        first_attempt_done_ = true;
+    }
+    first_attempt_ended_.notify_all();
 }
 
 }  // namespace mf::pg

@@ -124,7 +124,9 @@ public:
     UiReader& ui_reader() override { return *this; }
 
     void watch_changes(ChangeSink sink) override {
-        feed_ = std::make_unique<pg::ChangeFeed>(conninfo_, trigger_schema_, std::move(sink));
+        constexpr std::chrono::seconds kFirstListenWait{5};
+        feed_ = std::make_unique<pg::ChangeFeed>(conninfo_, trigger_schema_, std::move(sink),
+                                                 kFirstListenWait);
     }
 
     Async<std::vector<UiRow>> ui_list(UiListQuery ui_query) override {
