@@ -3,13 +3,18 @@
 
 Starts `metadata-service serve` on SQLite (or on the PostgreSQL URL given) with its UI
 listener, opens N websockets that each subscribe to the home page's resource (`/runs` with the
-UI's time filter), then creates runs through the metadata API one after the other and times,
+UI's time filter, and the bench's flow: client_mix's tasks update their own run faster than a
+Python client parses frames on 200 sockets, while the server still reloads and filters those
+updates for every socket), then creates runs through the metadata API one after the other and times,
 for every socket, the frame announcing each run against the moment the write was
 acknowledged (a frame that comes before the acknowledgement counts as 0). Optionally `wrk`'s
 client_mix script runs beside it as background load. Prints the median and p99 in ms.
+With --idle-sockets N, then also opens N more websockets that each subscribe and stay idle,
+and prints how much the server's resident memory grew (VmRSS, MiB).
 
   bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100
   bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100 --client-mix 16
+  bench/ws_latency.py --binary build/metadata-service --sockets 0 --idle-sockets 2000
 """
 
 import argparse
@@ -77,6 +82,38 @@ class WebSocket:
         return data.decode()
 
 
+def resident_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def idle_growth(args, ui_port, pid):
+    """Resident memory before and after opening args.idle_sockets subscribed, idle sockets."""
+    await asyncio.sleep(1)
+    before = resident_mib(pid)
+    since_ms = int(time.time() * 1000) - 30 * 86400 * 1000
+    sockets = []
+    for i in range(args.idle_sockets):
+        ws = await WebSocket.connect(ui_port)
+        ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"idle-{i}",
+                            "resource": f"/runs?ts_epoch%3Age={since_ms}"}))
+        sockets.append(ws)
+    # Every subscription read: a ping's pong follows them.
+    for ws in sockets:
+        ws.send("__ping__")
+    for ws in sockets:
+        while await ws.receive() != "__pong__":
+            pass
+    await asyncio.sleep(1)
+    after = resident_mib(pid)
+    for ws in sockets:
+        ws.writer.close()
+    return before, after
+
+
 def post(port, path, body="{}"):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.request("POST", path, body, {"Content-Type": "application/json"})
@@ -105,7 +142,7 @@ async def measure(args, api_port, ui_port):
     for i in range(args.sockets):
         ws = await WebSocket.connect(ui_port)
         ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"home-{i}",
-                            "resource": f"/runs?ts_epoch%3Age={since_ms}"}))
+                            "resource": f"/runs?ts_epoch%3Age={since_ms}&flow_id=WsBench"}))
         sockets.append(ws)
     listeners = [asyncio.create_task(listen(ws, f"home-{i}", arrivals))
                  for i, ws in enumerate(sockets)]
@@ -139,6 +176,8 @@ def main():
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between writes")
     parser.add_argument("--client-mix", type=int, default=0,
                         help="wrk connections running bench/wrk/client_mix.lua beside (0: none)")
+    parser.add_argument("--idle-sockets", type=int, default=0,
+                        help="then the memory of this many idle subscribed sockets (0: none)")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="mf-ws-bench-")
@@ -168,7 +207,16 @@ def main():
                  f"http://127.0.0.1:{api_port}"], stdout=subprocess.DEVNULL,
                 env=dict(os.environ, BENCH_RUN=str(run)))
             time.sleep(1)
-        latencies, missing = asyncio.run(measure(args, api_port, ui_port))
+        latencies, missing = (asyncio.run(measure(args, api_port, ui_port)) if args.sockets
+                              else ([], 0))
+        if wrk:
+            wrk.terminate()
+            wrk.wait()
+            wrk = None
+        if args.idle_sockets:
+            before, after = asyncio.run(idle_growth(args, ui_port, server.pid))
+            print(f"idle_sockets={args.idle_sockets} rss_before_mib={before:.1f} "
+                  f"rss_after_mib={after:.1f} growth_mib={after - before:.1f}")
     finally:
         if wrk:
             wrk.terminate()
@@ -176,6 +224,8 @@ def main():
         server.terminate()
         server.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+    if not args.sockets:
+        return 0
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
     print(f"sockets={args.sockets} runs={args.runs} client_mix={args.client_mix} "

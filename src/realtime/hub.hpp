@@ -41,7 +41,7 @@ struct HubOptions {
     std::size_t max_sockets = 10'000;     // more are refused
     std::size_t max_subscriptions = 200;  // per socket; more are ignored
     std::size_t send_queue_bytes = 4 * 1024 * 1024;  // per socket; beyond, the socket is dropped
-    std::chrono::seconds idle_timeout{75};  // a socket that sends nothing this long is closed
+    std::chrono::seconds idle_timeout{60};  // a socket that sends nothing this long is closed
     // How often the heartbeat monitors look at the runs and tasks they watch.
     std::chrono::milliseconds monitor_interval{70'000};
 };

@@ -72,7 +72,8 @@ realtime::HubOptions realtime_options_from_environment(const StatusThresholds& t
         .max_sockets = size("MF_UI_WS_MAX_SOCKETS", defaults.max_sockets),
         .max_subscriptions = size("MF_UI_WS_MAX_SUBSCRIPTIONS", defaults.max_subscriptions),
         .send_queue_bytes = size("MF_UI_WS_SEND_QUEUE_BYTES", defaults.send_queue_bytes),
-        .idle_timeout = std::chrono::seconds(number_from_environment("MF_UI_WS_IDLE_TIMEOUT", 60)),
+        .idle_timeout = std::chrono::seconds(
+            number_from_environment("MF_UI_WS_IDLE_TIMEOUT", defaults.idle_timeout.count())),
         .monitor_interval = std::chrono::milliseconds(number_from_environment(
             "MF_UI_HEARTBEAT_MONITOR_INTERVAL_MS", (thresholds.heartbeat_threshold_s + 10) * 1000)),
     };
