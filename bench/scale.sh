@@ -101,7 +101,8 @@ echo "|---|---|---|---|"
 for read in "home page|$ui/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
             "home page grouped by flow|$ui/runs?_group=flow_id&_order=-ts_epoch&_limit=30&_group_limit=7" \
             "timeline, first page|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=1" \
-            "timeline, page 25|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=25"; do
+            "timeline, page 25|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=25" \
+            "timeline, page 50|$ui$flow/runs/$run/tasks?_order=%2Bts_epoch&_limit=1000&_page=50"; do
   wrk_row "$read"
 done
 echo

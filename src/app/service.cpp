@@ -9,6 +9,7 @@
 #include "realtime/hub.hpp"
 #include "store/open.hpp"
 #include "ui/database_routes.hpp"
+#include "ui/prefetch.hpp"
 #include "ui/realtime_route.hpp"
 #include "ui/routes.hpp"
 #include "ui/settings.hpp"
@@ -40,6 +41,7 @@ struct Service::Impl {
     ui::Storage ui_storage;
     std::unique_ptr<ui::DatabaseContext> ui_database;
     std::unique_ptr<realtime::Hub> hub;  // the UI's websockets
+    std::unique_ptr<ui::Prefetcher> ui_prefetcher;
     http::Router ui_router;
     std::optional<std::size_t> ui_listener;
 
@@ -92,6 +94,16 @@ struct Service::Impl {
             ui::realtime_options_from_environment(ui_database->thresholds));
         ui::add_realtime_route(ui_router, *hub);
         add_realtime_metrics();
+        if (ui_storage.reader) {
+            ui_prefetcher = std::make_unique<ui::Prefetcher>(
+                *ui_database, ui::prefetch_settings_from_environment());
+            metrics->add_collector([prefetcher = ui_prefetcher.get()] {
+                return http::metric_family(
+                    "mf_ui_prefetch_passes_total", "counter",
+                    "Completed passes reading recent runs' DAGs and parameters into the caches.",
+                    {{"", static_cast<double>(prefetcher->passes())}});
+            });
+        }
         ui::add_routes(ui_router, *ui_context);
         ui_router.add_routes_of(api_router, "/metadata", "GET");
         ui::add_static_routes(ui_router, ui_bundle.get(), config.path_prefix);
@@ -258,6 +270,7 @@ void Service::start() {
         impl_->store->watch_changes(impl_->hub->sink());
         impl_->hub->start(impl_->api->executors().front());
     }
+    if (impl_->ui_prefetcher) impl_->ui_prefetcher->start(impl_->api->executors().front());
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
     if (impl_->migration_server) impl_->migration_server->start();
@@ -274,6 +287,7 @@ void Service::stop() {
     if (!impl_->api) return;
     // Websockets last until their clients leave: closed first, so that the drain ends.
     if (impl_->hub) impl_->hub->stop();
+    if (impl_->ui_prefetcher) impl_->ui_prefetcher->stop();
     impl_->api->stop();
     if (impl_->tls) impl_->tls->stop();
     if (impl_->metrics_server) impl_->metrics_server->stop();

@@ -194,8 +194,19 @@ Result<boost::json::object> Datastore::parameters(const TaskPath& parameters_tas
 }
 
 Result<boost::json::value> Datastore::dag(const TaskPath& parameters_task) const {
-    auto info = artifact(parameters_task, 0, "_graph_info");
-    if (!info) return info.take_error();
+    auto all = artifacts(parameters_task, 0);
+    if (!all) return all.take_error();
+    const auto info = std::find_if(all->begin(), all->end(), [](const auto& artifact) {
+        return artifact.name == "_graph_info";
+    });
+    // Clients older than `_graph_info` left only their flow's source, which the reference
+    // parses and this service does not: its answer when the parsing fails.
+    if (info == all->end()) {
+        return Error::not_found(
+                   "DAG Parsing failed: the run has no _graph_info (its Metaflow "
+                   "client predates it) and flow source is not parsed")
+            .with_id("DAGParsingFailed");
+    }
     auto value = load_value(parameters_task.flow, info->sha);
     if (!value) return value.take_error();
     return to_json(*value, limits_.render);

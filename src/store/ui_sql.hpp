@@ -45,6 +45,15 @@ public:
             order_by(query, "x");
             return Ok{};
         }
+        if (tasks_cut_first(query)) {
+            if (auto ok = tasks(query.scope, query.clock, &query); !ok) return ok;
+            q_.sql(") x WHERE x.mf_position >= ");
+            integer(query.offset);
+            q_.sql(" AND x.mf_position < ");
+            integer(query.offset + query.limit);
+            order_by(query, "x");
+            return Ok{};
+        }
         if (auto ok = rows(query); !ok) return ok;
         q_.sql(") x WHERE 1 = 1");
         if (auto ok = conditions(query, "x"); !ok) return ok;
@@ -208,8 +217,7 @@ private:
                 steps(query.scope, query.clock);
                 break;
             case UiResource::tasks:
-                tasks(query.scope, query.clock);
-                break;
+                return tasks(query.scope, query.clock, nullptr);
             case UiResource::metadata:
                 metadata(query.scope);
                 break;
@@ -386,44 +394,229 @@ private:
         q_.sql(") s1) s JOIN runs_v3 r ON r.flow_id = s.flow_id AND r.run_number = s.run_number");
     }
 
+    // The stored columns of a task a list may filter on before any attempt is derived.
+    static bool stored_task_column(std::string_view name) {
+        for (std::string_view column :
+             {"flow_id", "run_number", "run_id", "step_name", "task_id", "task_name", "user_name",
+              "ts_epoch", "last_heartbeat_ts"}) {
+            if (column == name) return true;
+        }
+        return false;
+    }
+
+    // The stored columns of a task that are never null: an order on them alone compares tasks
+    // with plain < and >.
+    static bool non_null_task_column(std::string_view name) {
+        for (std::string_view column :
+             {"flow_id", "run_number", "step_name", "task_id", "ts_epoch"}) {
+            if (column == name) return true;
+        }
+        return false;
+    }
+
+    // A page of tasks (a run's timeline) filtered and ordered on tasks_v3's own columns is cut
+    // from tasks_v3 before any attempt is derived: the page then derives a thousand tasks'
+    // attempts, not the whole run's.
+    static bool tasks_cut_first(const UiListQuery& query) {
+        if (query.resource != UiResource::tasks || query.distinct_column) return false;
+        if (!query.group.empty() || query.limit <= 0 || !query.tag_filters.empty()) return false;
+        for (const auto& filter : query.filters) {
+            if (!stored_task_column(filter.field)) return false;
+        }
+        for (const auto& order : query.order) {
+            if (find_ui_column(query.resource, order.column) && !non_null_task_column(order.column))
+                return false;
+        }
+        return true;
+    }
+
     // A task's row per attempt. Its attempts come from the metadata records "attempt" (its
     // start), "attempt-done" and "attempt_ok" (its end, and whether it succeeded) and the
     // _task_ok artifact (its end, and where its outcome is stored); a task without any has one
     // attempt 0. The start of the next attempt ends an attempt too.
-    void tasks(const UiScope& scope, const UiStatusClock& clock) {
+    // With `cut`, only the tasks of that list's page get their attempts derived (see
+    // tasks_cut_first); each row then carries its place in the whole list, mf_position.
+    Result<Ok> tasks(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
+        q_.sql("WITH ");
+        if (cut) {
+            if (auto ok = task_window(*cut); !ok) return ok;
+            q_.sql(", att AS (");
+            attempts(scope, "mf_window");
+        } else {
+            q_.sql("att AS (");
+            attempts(scope, {});
+        }
+        q_.sql(") ");
+        task_rows(scope, clock, cut != nullptr);
+        return Ok{};
+    }
+
+    // What a page's window needs of a task: its key, and every column task_order may name.
+    static constexpr std::string_view kTaskKey =
+        "t.flow_id, t.run_number, t.step_name, t.task_id, t.ts_epoch";
+
+    // The tasks (mf_window) whose rows hold the page's places. A task has a row per attempt, so
+    // a place in the list is the task's place plus the extra rows (attempts beyond one) of the
+    // tasks before it. Only a task with a record of an attempt other than 0 can have extra rows:
+    // those few are found by partial indexes and their attempts derived first. The window then
+    // starts that many extra rows before the page, at most.
+    Result<Ok> task_window(const UiListQuery& query) {
+        const UiScope& scope = query.scope;
+        q_.sql("mf_signal AS (SELECT m.task_id FROM metadata_v3 m WHERE 1 = 1");
+        scope_below_run(scope, "m");
+        q_.sql(" AND ").sql(later_attempt_record("m"));
+        q_.sql(" UNION SELECT a.task_id FROM artifact_v3 a WHERE 1 = 1");
+        scope_below_run(scope, "a");
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id <> 0), mf_retried AS (SELECT ");
+        q_.sql(kTaskKey).sql(", 0 AS mf_rows_before");
+        keyed_join("mf_signal s", "tasks_v3", "t", "t.task_id = s.task_id");
+        scope_below_run(scope, "t");
+        if (auto ok = conditions(query, "t"); !ok) return ok;
+        q_.sql("), mf_retried_att AS (");
+        attempts(scope, "mf_retried");
         q_.sql(
-            "WITH att AS (SELECT u.task_id, u.attempt_id, max(u.started_at) AS started_at, "
+            "), mf_extra AS (SELECT c.*, x.mf_extra FROM (SELECT task_id, count(*) - 1 AS "
+            "mf_extra FROM mf_retried_att GROUP BY task_id HAVING count(*) > 1) x JOIN mf_retried "
+            "c ON c.task_id = x.task_id), mf_skip AS (SELECT CASE WHEN e.extra < ");
+        integer(query.offset);
+        q_.sql(" THEN ");
+        integer(query.offset);
+        q_.sql(" - e.extra ELSE 0 END AS skip FROM (SELECT COALESCE(sum(mf_extra), 0) AS extra ");
+        // The window's tasks are the list's from mf_skip to the page's end. SQLite skips the
+        // first ones by OFFSET along the list-order index without reading their rows;
+        // PostgreSQL walks that index only under a constant limit, from the list's start.
+        // The extra rows before each: a running sum over the window's tasks and the retried
+        // ones in list order, a retried task after a window task of its own.
+        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + t.mf_extra_before AS ");
+        q_.sql("mf_rows_before FROM (SELECT t.*, sum(t.mf_extra) OVER (ORDER BY ");
+        task_order(query, "t");
+        q_.sql(", t.mf_kind ROWS UNBOUNDED PRECEDING) AS mf_extra_before FROM (SELECT ");
+        q_.sql(kTaskKey).sql(", t.mf_place, 0 AS mf_extra, 0 AS mf_kind FROM (SELECT t.*, ");
+        q_.sql("ROW_NUMBER() OVER (ORDER BY ");
+        task_order(query, "t");
+        q_.sql(") - 1");
+        if constexpr (!kPostgres) q_.sql(" + (SELECT skip FROM mf_skip)");
+        q_.sql(" AS mf_place FROM (SELECT ").sql(kTaskKey);
+        q_.sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
+        scope_below_run(scope, "t");
+        if (auto ok = conditions(query, "t"); !ok) return ok;
+        q_.sql(" ORDER BY ");
+        task_order(query, "t");
+        q_.sql(" LIMIT ");
+        if constexpr (kPostgres) {
+            integer(query.offset + query.limit);
+        } else {
+            q_.sql("(SELECT ");
+            integer(query.offset + query.limit);
+            q_.sql(" - skip FROM mf_skip) OFFSET (SELECT skip FROM mf_skip)");
+        }
+        q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip) UNION ALL SELECT ");
+        q_.sql(kTaskKey).sql(", NULL, t.mf_extra, 1 FROM mf_extra t) t) t WHERE t.mf_kind = 0)");
+        return Ok{};
+    }
+
+    // " FROM outer, table alias WHERE key", the table's rows looked up by each row of outer
+    // (the few tasks of a page): SQLite keeps a CROSS JOIN's order, PostgreSQL a LATERAL one's,
+    // whatever their estimates of tables without statistics say.
+    // `joins` follow the lookup, before the WHERE.
+    void keyed_join(std::string_view outer, std::string_view table, std::string_view alias,
+                    const std::string& key, std::string_view joins = {}) {
+        const std::string a(alias);
+        q_.sql(" FROM ").sql(outer);
+        if constexpr (kPostgres) {
+            q_.sql(" CROSS JOIN LATERAL (SELECT * FROM ").sql(table).sql(" " + a + " WHERE ");
+            // OFFSET 0 keeps PostgreSQL from flattening the lateral lookup into a plain join.
+            q_.sql(key).sql(" OFFSET 0) " + a).sql(joins).sql(" WHERE 1 = 1");
+        } else {
+            q_.sql(" CROSS JOIN ").sql(table).sql(" " + a).sql(joins).sql(" WHERE ").sql(key);
+        }
+    }
+
+    // A record of an attempt other than 0, or one that may be: the condition of the partial
+    // indexes that find them (the same text, so that both stores use them).
+    static std::string later_attempt_record(std::string_view alias) {
+        const std::string a(alias);
+        return "((" + a + ".field_name IN ('attempt', 'attempt-done') AND " + a +
+               ".value <> '0') OR (" + a + ".field_name = 'attempt_ok' AND " + a + ".tags <> " +
+               (kPostgres ? "'[\"attempt_id:0\"]'::jsonb" : "'[\"attempt_id:0\"]'") + "))";
+    }
+
+    // The list's order of tasks: the client's (on columns never null), then task_id.
+    void task_order(const UiListQuery& query, std::string_view alias) {
+        for (const auto& order : query.order) {
+            if (!find_ui_column(query.resource, order.column)) continue;
+            q_.sql(alias)
+                .sql(".")
+                .sql(quoted(order.column))
+                .sql(order.descending ? " DESC, " : ", ");
+        }
+        q_.sql(alias).sql(".task_id");
+    }
+
+    // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
+    // task's key, and a row with a null attempt_id for a task without any (what a left join of
+    // the tasks would give, without its scans); each row carries its task's mf_rows_before.
+    void attempts(const UiScope& scope, std::string_view of) {
+        const bool keyed = !of.empty();
+        // The rows of `table` (as `alias`) that `filter` keeps.
+        auto from = [&](std::string_view table, std::string_view alias, const std::string& filter) {
+            const std::string a(alias);
+            if (!keyed) {
+                q_.sql(" FROM ").sql(table).sql(" " + a + " WHERE ").sql(filter);
+                scope_below_run(scope, alias);
+                return;
+            }
+            q_.sql(", CAST(NULL AS BIGINT) AS rows_before");
+            keyed_join(std::string(of) + " p", table, alias,
+                       a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
+                           ".step_name = p.step_name AND " + a + ".task_id = p.task_id AND " +
+                           filter);
+        };
+        if (keyed) q_.sql("SELECT * FROM (");
+        // The next attempt's start ends an attempt too: next_started_at.
+        q_.sql(
+            "SELECT u.task_id, u.attempt_id, max(u.started_at) AS started_at, "
             "max(u.attempt_finished_at) AS attempt_finished_at, max(u.task_ok_finished_at) AS "
             "task_ok_finished_at, max(u.task_ok_location) AS task_ok_location, max(u.attempt_ok) "
-            "AS attempt_ok FROM (SELECT m.task_id, ");
-        whole_number("m.value");
-        q_.sql(
-            " AS attempt_id, m.ts_epoch AS started_at, CAST(NULL AS BIGINT) AS "
-            "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS TEXT) "
-            "AS task_ok_location, CAST(NULL AS INTEGER) AS attempt_ok FROM metadata_v3 m WHERE "
-            "m.field_name = 'attempt'");
-        scope_below_run(scope, "m");
-        q_.sql(" UNION ALL SELECT m.task_id, ");
-        whole_number("m.value");
-        q_.sql(" , NULL, m.ts_epoch, NULL, NULL, NULL FROM metadata_v3 m WHERE m.field_name = ");
-        q_.sql("'attempt-done'");
-        scope_below_run(scope, "m");
-        q_.sql(" UNION ALL SELECT m.task_id, ");
+            "AS attempt_ok, (CASE WHEN LEAD(u.attempt_id) OVER (PARTITION BY u.task_id ORDER BY "
+            "u.attempt_id) = u.attempt_id + 1 THEN LEAD(max(u.started_at)) OVER (PARTITION BY "
+            "u.task_id ORDER BY u.attempt_id) END) AS next_started_at");
+        if (keyed) {
+            q_.sql(
+                ", max(max(u.rows_before)) OVER (PARTITION BY u.task_id) AS mf_rows_before, "
+                "count(u.attempt_id) OVER (PARTITION BY u.task_id) AS mf_attempts");
+        }
+        q_.sql(" FROM (SELECT m.task_id, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
         tagged_attempt("m.tags");
-        q_.sql(", NULL, m.ts_epoch, NULL, NULL, ");
-        truth("m.value");
-        q_.sql(" FROM metadata_v3 m WHERE m.field_name = 'attempt_ok'");
-        scope_below_run(scope, "m");
+        q_.sql(" ELSE ");
+        whole_number("m.value");
         q_.sql(
-            " UNION ALL SELECT a.task_id, a.attempt_id, NULL, NULL, a.ts_epoch, a.location, NULL "
-            "FROM artifact_v3 a WHERE a.name = '_task_ok'");
-        scope_below_run(scope, "a");
-        q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id) ");
+            " END) AS attempt_id, (CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
+            "started_at, (CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
+            "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS TEXT) "
+            "AS task_ok_location, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
+        truth("m.value");
+        q_.sql(" END) AS attempt_ok");
+        from("metadata_v3", "m", "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
+        q_.sql(
+            " UNION ALL SELECT a.task_id, a.attempt_id, NULL, NULL, a.ts_epoch, a.location, NULL");
+        from("artifact_v3", "a", "a.name = '_task_ok'");
+        if (keyed) {
+            q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, ");
+            q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id, u.attempt_id)");
+            q_.sql(" g WHERE g.attempt_id IS NOT NULL OR g.mf_attempts = 0");
+        } else {
+            q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id");
+        }
+    }
 
+    // The rows of the tasks (tasks_v3 in the scope, or with `windowed` mf_window) with the
+    // attempts of att.
+    void task_rows(const UiScope& scope, const UiStatusClock& clock, bool windowed) {
         const std::string finished = "COALESCE(a.attempt_finished_at, a.task_ok_finished_at)";
         const std::string last_end = "COALESCE(" +
                                      greatest({"a.attempt_finished_at", "a.task_ok_finished_at"}) +
-                                     ", n.started_at)";
+                                     ", a.next_started_at)";
         auto stale_heartbeat = [&] {
             q_.sql("(t.last_heartbeat_ts IS NOT NULL AND abs(");
             integer(clock.now_ms / 1000);
@@ -443,7 +636,8 @@ private:
             "\"run_id\", t.step_name AS \"step_name\", t.task_id AS \"task_id\", t.task_name AS "
             "\"task_name\", t.user_name AS \"user_name\", (CASE WHEN a.attempt_ok = 1 THEN "
             "'completed' WHEN a.attempt_ok = 0 THEN 'failed' WHEN ");
-        q_.sql(finished).sql(" IS NOT NULL THEN 'unknown' WHEN n.started_at IS NOT NULL THEN ");
+        q_.sql(finished).sql(
+            " IS NOT NULL THEN 'unknown' WHEN a.next_started_at IS NOT NULL THEN ");
         q_.sql("'failed' WHEN ");
         stale_heartbeat();
         q_.sql(" THEN 'failed' WHEN ");
@@ -461,16 +655,24 @@ private:
         q_.sql(" AND ").sql(finished).sql(" IS NULL) OR (t.last_heartbeat_ts IS NULL AND ");
         q_.sql("a.attempt_id IS NULL) THEN NULL ELSE COALESCE(");
         q_.sql(greatest({"a.attempt_finished_at", "a.task_ok_finished_at"}));
-        q_.sql(", n.started_at, t.last_heartbeat_ts * 1000, ");
+        q_.sql(", a.next_started_at, t.last_heartbeat_ts * 1000, ");
         integer(clock.now_ms);
         q_.sql(
             ") - COALESCE(a.started_at, t.ts_epoch) END) AS \"duration\", COALESCE(a.attempt_id, "
             "0) AS \"attempt_id\", r.tags AS \"tags\", r.system_tags AS \"system_tags\", "
-            "t.last_heartbeat_ts AS \"last_heartbeat_ts\" FROM tasks_v3 t JOIN runs_v3 r ON "
-            "r.flow_id = t.flow_id AND r.run_number = t.run_number LEFT JOIN att a ON a.task_id = "
-            "t.task_id LEFT JOIN att n ON n.task_id = t.task_id AND n.attempt_id = a.attempt_id + "
-            "1 WHERE 1 = 1");
-        scope_below_run(scope, "t");
+            "t.last_heartbeat_ts AS \"last_heartbeat_ts\"");
+        constexpr std::string_view run =
+            " JOIN runs_v3 r ON r.flow_id = t.flow_id AND r.run_number = t.run_number";
+        if (windowed) {
+            q_.sql(
+                ", a.mf_rows_before + ROW_NUMBER() OVER (PARTITION BY a.task_id ORDER BY "
+                "a.attempt_id) - 1 AS mf_position");
+            keyed_join("att a", "tasks_v3", "t", "t.task_id = a.task_id", run);
+        } else {
+            q_.sql(" FROM tasks_v3 t").sql(run).sql(" LEFT JOIN att a ON a.task_id = t.task_id");
+            q_.sql(" WHERE 1 = 1");
+            scope_below_run(scope, "t");
+        }
     }
 
     // Metadata keeps its own tags; attempt_id comes from its "attempt_id:N" tag.

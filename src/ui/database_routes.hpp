@@ -19,8 +19,8 @@ struct StatusThresholds {
     std::int64_t old_run_failure_cutoff_ms = 86'400'000;
 };
 
-// A whole non-negative number from the environment; `fallback` when the variable is unset
-// or not such a number.
+// The environment variable `name` as a number, or `fallback` when it is unset, negative or
+// not a number.
 std::int64_t number_from_environment(const char* name, std::int64_t fallback);
 
 // HEARTBEAT_THRESHOLD (s), RUN_INACTIVE_CUTOFF_TIME (s) and OLD_RUN_FAILURE_CUTOFF_TIME (ms)

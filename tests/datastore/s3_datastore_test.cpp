@@ -48,6 +48,17 @@ protected:
         EXPECT_TRUE(datastore.ok() && *datastore);
         return datastore.ok() ? *datastore : nullptr;
     }
+    // The chain, in `values`, finds temporary credentials at `source`.
+    static void expect_temporary_credentials(const std::map<std::string, std::string>& values,
+                                             const std::string& source,
+                                             const std::string& session_token) {
+        AwsCredentialChain chain(lookup(values));
+        auto credentials = chain.get();
+        ASSERT_TRUE(credentials.ok()) << credentials.error().message;
+        EXPECT_EQ(credentials->source, source);
+        EXPECT_EQ(credentials->session_token, session_token);
+        EXPECT_TRUE(credentials->expiration.has_value());
+    }
     std::map<std::string, std::string> with_environment_keys() const {
         auto values = environment();
         values["AWS_ACCESS_KEY_ID"] = key_id;
@@ -157,6 +168,44 @@ TEST_F(S3Datastore, LongLivedCredentialsAreFetchedOnce) {
     ASSERT_TRUE(chain.get().ok());
     EXPECT_EQ(server_->credentials_handed_out() - before, 1);
     EXPECT_EQ(chain.get()->session_token, "container-session-token");
+}
+
+TEST_F(S3Datastore, CredentialsFromAWebIdentityTokenExchangedAtSts) {
+    auto token_file = server_->folder() / "web-identity-token";
+    std::ofstream(token_file) << kWebIdentityToken << "\n";
+    auto values = environment();
+    values["AWS_WEB_IDENTITY_TOKEN_FILE"] = token_file.string();
+    values["AWS_ROLE_ARN"] = kWebIdentityRole;
+    values["AWS_ENDPOINT_URL_STS"] = server_->sts_url();
+    expect_temporary_credentials(values, "web-identity", "web-identity-session-token");
+    auto dag = open(values)->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_TRUE(dag.ok()) << dag.error().message;
+    EXPECT_EQ(dag->as_object().at("file"), "acc_linear.py");
+
+    // A token STS does not accept gets no keys, and S3 is not asked unsigned.
+    std::ofstream(token_file, std::ios::trunc) << "a-forged-token\n";
+    auto refused = open(values)->dag({"AccLinear_ui", "1", "_parameters", "1"});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
+    EXPECT_NE(refused.error().message.find("InvalidIdentityToken"), std::string::npos)
+        << refused.error().message;
+}
+
+TEST_F(S3Datastore, CredentialsFromInstanceMetadataWithAnImdsV2SessionToken) {
+    auto values = environment();
+    values.erase("AWS_EC2_METADATA_DISABLED");
+    values["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = server_->instance_metadata_url();
+    // The server answers the role's credentials only to requests carrying the session token
+    // of PUT /latest/api/token.
+    expect_temporary_credentials(values, "instance-metadata", "instance-session-token");
+    auto content = open(values)->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_TRUE(content.ok()) << content.error().message;
+    EXPECT_EQ(content->substr(0, 1), "{");
+
+    values["AWS_EC2_METADATA_DISABLED"] = "true";
+    auto refused = open(values)->artifact_content(linear_start, 0, "a_dict", 4096);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().id, "MetaflowS3AccessDenied");
 }
 
 TEST_F(S3Datastore, AnUnreachableEndpointFailsAfterBoundedRetries) {

@@ -1,7 +1,11 @@
 // A real S3-compatible server on loopback for the datastore tests: @20minutes/s3rver, which
 // checks SigV4 signatures, behind a front that refuses unsigned requests (s3rver alone
-// serves them anonymously). It also serves ECS-style container credentials, as the agent
-// at AWS_CONTAINER_CREDENTIALS_FULL_URI does, so the credential chain can be tried on it.
+// serves them anonymously). On a second port it hands out the key pair as the credential
+// chain's sources do, so the chain can be tried on it: ECS-style container credentials
+// (/credentials, as the agent at AWS_CONTAINER_CREDENTIALS_FULL_URI), STS's
+// AssumeRoleWithWebIdentity (POST /sts/, for one web identity token and role), and EC2
+// instance metadata, IMDSv2 only (PUT /latest/api/token, then the role's credentials with
+// that session token).
 //
 //   node s3_server.mjs --port P --credentials-port C --dir TMP --seed DIR --bucket B
 //        --prefix P --key-id ID --secret S [--token-expires-in SECONDS]
@@ -55,9 +59,73 @@ const front = http.createServer((request, response) => {
 });
 
 let handedOut = 0;
+const expiration = () => new Date(Date.now() + 1000 * Number(options['token-expires-in'] ?? 3600))
+  .toISOString().replace(/\.\d+Z$/, 'Z');
+const STS_TOKEN = 'test-web-identity-token';
+const STS_ROLE = 'arn:aws:iam::123456789012:role/metaflow-ui';
+const IMDS_TOKEN = 'test-imds-session';
+const IMDS_ROLE = 'metaflow-ui-role';
+
+function assumeRoleWithWebIdentity(body, response) {
+  const form = new URLSearchParams(body);
+  if (form.get('Action') !== 'AssumeRoleWithWebIdentity' || form.get('RoleArn') !== STS_ROLE ||
+      form.get('WebIdentityToken') !== STS_TOKEN || !form.get('RoleSessionName')) {
+    response.writeHead(400, { 'Content-Type': 'text/xml' });
+    response.end('<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>' +
+      '<Message>the token or role is not the expected one</Message></Error></ErrorResponse>');
+    return;
+  }
+  handedOut += 1;
+  response.writeHead(200, { 'Content-Type': 'text/xml' });
+  response.end('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' +
+    '<AssumeRoleWithWebIdentityResult><Credentials>' +
+    `<AccessKeyId>${options['key-id']}</AccessKeyId><SecretAccessKey>${options.secret}</SecretAccessKey>` +
+    `<SessionToken>web-identity-session-token</SessionToken><Expiration>${expiration()}</Expiration>` +
+    '</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>');
+}
+
+function instanceMetadata(request, response) {
+  if (request.method === 'PUT' && request.url === '/latest/api/token' &&
+      request.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
+    response.end(IMDS_TOKEN);
+    return;
+  }
+  if (request.method !== 'GET' || request.headers['x-aws-ec2-metadata-token'] !== IMDS_TOKEN) {
+    response.writeHead(401);
+    response.end();
+    return;
+  }
+  const base = '/latest/meta-data/iam/security-credentials/';
+  if (request.url === base) {
+    response.end(IMDS_ROLE);
+    return;
+  }
+  if (request.url !== base + IMDS_ROLE) {
+    response.writeHead(404);
+    response.end();
+    return;
+  }
+  handedOut += 1;
+  response.writeHead(200, { 'Content-Type': 'text/plain' });
+  response.end(JSON.stringify({
+    Code: 'Success', Type: 'AWS-HMAC', AccessKeyId: options['key-id'], SecretAccessKey: options.secret,
+    Token: 'instance-session-token', Expiration: expiration(),
+  }));
+}
+
 const credentials = http.createServer((request, response) => {
   if (request.url === '/count') {
     response.end(String(handedOut));
+    return;
+  }
+  if (request.url.startsWith('/sts')) {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => assumeRoleWithWebIdentity(body, response));
+    return;
+  }
+  if (request.url.startsWith('/latest/')) {
+    instanceMetadata(request, response);
     return;
   }
   if (request.headers.authorization !== 'test-container-token') {
@@ -66,13 +134,12 @@ const credentials = http.createServer((request, response) => {
     return;
   }
   handedOut += 1;
-  const expires = new Date(Date.now() + 1000 * Number(options['token-expires-in'] ?? 3600));
   response.writeHead(200, { 'Content-Type': 'application/json' });
   response.end(JSON.stringify({
     AccessKeyId: options['key-id'],
     SecretAccessKey: options.secret,
     Token: 'container-session-token',
-    Expiration: expires.toISOString().replace(/\.\d+Z$/, 'Z'),
+    Expiration: expiration(),
   }));
 });
 

@@ -13,6 +13,8 @@ inline constexpr const char* kS3Secret = "datastore-test-secret";
 inline constexpr const char* kS3Bucket = "mf-test-bucket";
 // The fixture datastore is stored under this prefix of the bucket.
 inline constexpr const char* kS3Prefix = "metaflow";
+inline constexpr const char* kWebIdentityToken = "test-web-identity-token";
+inline constexpr const char* kWebIdentityRole = "arn:aws:iam::123456789012:role/metaflow-ui";
 
 // A loopback port nothing listens on at the moment of the call.
 std::uint16_t free_port();
@@ -30,6 +32,15 @@ public:
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
     std::string credentials_url() const {
         return "http://127.0.0.1:" + std::to_string(credentials_port) + "/credentials";
+    }
+    // STS (AWS_ENDPOINT_URL_STS), accepting the web identity token kWebIdentityToken for
+    // the role kWebIdentityRole, and the instance metadata service
+    // (AWS_EC2_METADATA_SERVICE_ENDPOINT), IMDSv2 only.
+    std::string sts_url() const {
+        return "http://127.0.0.1:" + std::to_string(credentials_port) + "/sts";
+    }
+    std::string instance_metadata_url() const {
+        return "http://127.0.0.1:" + std::to_string(credentials_port);
     }
     int credentials_handed_out() const;
     std::filesystem::path folder() const { return folder_; }

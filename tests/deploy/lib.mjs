@@ -222,8 +222,9 @@ export function postgresDatabase(t) {
     t.skip('MF_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL cluster and sets it)');
     return null;
   }
+  // The SQL goes in on standard input: a script may be longer than one argument may be.
   const run = (target, sql) => {
-    const result = spawnSync('psql', [target, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8', timeout: 30000 });
+    const result = spawnSync('psql', [target, '-v', 'ON_ERROR_STOP=1', '-qAt'], { input: sql, encoding: 'utf8', timeout: 30000 });
     assert.equal(result.status, 0, result.stderr);
     return result.stdout.trim();
   };

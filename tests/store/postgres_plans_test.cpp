@@ -27,6 +27,7 @@
 #include "store/postgres/pg_connection.hpp"
 #include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_store.hpp"
+#include "store/ui_reader.hpp"
 #include "support/test_database.hpp"
 
 namespace mf::testing {
@@ -59,6 +60,10 @@ constexpr std::int64_t kPageBufferBound = 600;
 // of the table), not a whole flow's.
 constexpr std::int64_t kStepBound = (kMetadataPerTask + 2) * kTasks;
 constexpr std::int64_t kStepBufferBound = 20'000;
+// A page of the UI's timeline derives the attempts of its own tasks and of every retried task
+// of the run (their records, a task's metadata at most), and walks the run's list-order index
+// to the page's end: a tenth of the run's metadata here, not all of it.
+constexpr std::int64_t kTimelineBound = (kTasks / kRetriedEvery) * (kMetadataPerTask + 2);
 
 constexpr const char* kFlow = "PlanFlow";
 constexpr const char* kRunName = "plan-run";
@@ -245,8 +250,12 @@ void prepare_probe(pg::BlockingConnection& db, const pg::Query& statement) {
 // The plan's nodes, from EXPLAIN (FORMAT JSON) output.
 std::vector<NodeRead> plan_reads(const std::string& explained) {
     std::vector<NodeRead> reads;
-    collect_reads(json::parse(explained).as_array().at(0).as_object().at("Plan").as_object(),
-                  reads);
+    // The plans of the UI's lists nest deeper than the parser's default limit.
+    json::parse_options options;
+    options.max_depth = 1000;
+    collect_reads(
+        json::parse(explained, {}, options).as_array().at(0).as_object().at("Plan").as_object(),
+        reads);
     return reads;
 }
 
@@ -497,6 +506,17 @@ protected:
                                   .after = CursorKey{ts_epoch + 2, task_id, "name"},
                                   .legacy_rows = true})),
             list_page);
+        // The UI's timeline, its first page and a middle one.
+        for (const std::int64_t offset : {std::int64_t{0}, kTasks / 2}) {
+            UiListQuery timeline{.resource = UiResource::tasks,
+                                 .scope = UiScope{.flow_id = kFlow, .run = run_number},
+                                 .order = {UiOrder{"ts_epoch", false}},
+                                 .limit = 50,
+                                 .offset = offset};
+            add("UI timeline page at " + std::to_string(offset),
+                statements_of(store_->ui_reader().ui_list(timeline)),
+                Bounds{kTimelineBound, kStepBufferBound});
+        }
         return all;
     }
 

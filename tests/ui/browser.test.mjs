@@ -3,10 +3,13 @@
 // written through the metadata API as the Metaflow client writes them show on the home page
 // with their status, on the run's timeline with every step and task, and on the task page
 // with their metadata and artifact names; every API call the pages make to the routes served
-// here succeeds. Screenshots and the pages' HTML are kept as files of the test run
-// (MF_SCREENSHOT_DIR, default build/ui-screenshots).
+// here succeeds. Over the rows and the datastore real Metaflow runs wrote (tests/fixtures), the
+// run page draws the run's DAG and shows its parameters, and the task page shows the task's
+// stdout and stderr lines and its artifacts' values. Screenshots and the pages' HTML are kept
+// as files of the test run (MF_SCREENSHOT_DIR, default build/ui-screenshots).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,8 +25,8 @@ function uiBuild() {
 const chromium = process.env.MF_CHROMIUM || '/usr/bin/chromium';
 const screenshots = path.resolve(process.env.MF_SCREENSHOT_DIR || path.join(root, 'build', 'ui-screenshots'));
 
-// Routes of the UI's API that this binary serves today; calls to others are recorded, not
-// asserted, until they land.
+// Routes of the UI's API that answer from the database alone; calls to others are recorded,
+// not asserted, where the test has no datastore.
 const SERVED = [/^\/features$/, /^\/version$/, /^\/links$/, /^\/notifications$/, /^\/plugin$/, /^\/config$/,
   /^\/runs$/, /^\/tags(\/autocomplete)?$/, /^\/flows(\/autocomplete)?$/, /^\/flows\/[^/]+$/,
   /^\/flows\/[^/]+\/runs(\/[^/]+)?$/, /^\/flows\/[^/]+\/runs\/[^/]+\/(steps|tasks|metadata|artifacts)(\/autocomplete)?$/,
@@ -169,18 +172,27 @@ async function serveUi(t, backend, extra = [], extraEnv = {}) {
   const args = ['serve', '--host', '127.0.0.1', '--port', String(apiPort), '--ui-port', String(uiPort),
     '--ui-dir', uiBuild(), '--migration-port', '0', '--log-level', 'warning', ...extra];
   const env = { PATH: process.env.PATH, ...extraEnv };
+  let runSql;
   if (backend === 'postgres') {
     const database = postgresDatabase(t);
     if (!database) return null;
     Object.assign(env, database.env);
+    runSql = database.psql;
   } else {
-    args.push('--database', `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mf-ui-')), 'ui.db')}`);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mf-ui-'));
+    t.after(() => fs.rmSync(folder, { recursive: true, force: true }));
+    const file = path.join(folder, 'ui.db');
+    args.push('--database', `sqlite:${file}`);
+    runSql = (sql) => {
+      const result = spawnSync('sqlite3', [file], { input: `.timeout 10000\n${sql}`, encoding: 'utf8', timeout: 60000 });
+      assert.equal(result.status, 0, result.stderr);
+    };
   }
   const service = start(binaryPath(), args, env);
   t.after(() => service.stop());
   await waitFor(apiPort, '/ping', 20000, service);
   await waitFor(uiPort, '/ping', 20000, service);
-  return { apiPort, uiPort, service };
+  return { apiPort, uiPort, service, runSql };
 }
 
 for (const backend of ['sqlite', 'postgres']) {
@@ -251,6 +263,18 @@ test('with API keys, a browser logs in to the UI by HTTP Basic with a read-only 
     assert.ok(seen.api.some((call) => call.path === route && call.status === 200), `${route} did not succeed\n${context}`);
   }
 });
+
+// A page of a fresh browser, closed when test `t` ends, watched (see watch); open(path) goes
+// to the UI's path.
+async function browserPage(t, uiPort) {
+  const { browser, close } = await launchBrowser();
+  t.after(close);
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  const seen = watch(page, uiPort);
+  const open = (pathname) => page.goto(`http://127.0.0.1:${uiPort}${pathname}`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  return { page, seen, open };
+}
 
 // The page's HTML and a screenshot, kept as files of the test run for whoever reads a failure.
 async function keep(page, name) {
@@ -332,12 +356,7 @@ for (const backend of ['sqlite', 'postgres']) {
       await post(apiPort, `/flows/${running.flow}/runs/${running.run}/heartbeat`, {}, [200, 404]);
     };
 
-    const { browser, close } = await launchBrowser();
-    t.after(close);
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1400, height: 900 });
-    const seen = watch(page, uiPort);
-    const open = (pathname) => page.goto(`http://127.0.0.1:${uiPort}${pathname}`, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    const { page, seen, open } = await browserPage(t, uiPort);
 
     // Home lists every run with its status.
     await keepRunning();
@@ -390,7 +409,7 @@ for (const backend of ['sqlite', 'postgres']) {
     await keep(page, `task-data-${backend}`);
 
     // The pages read the data through the routes served here, and none of those calls failed;
-    // calls to routes not served yet (logs, DAG, parameters, cards, /ws) are only recorded.
+    // calls to the datastore's routes (these runs have none) and to /ws are only recorded.
     const context = summary(seen);
     for (const route of [/^\/runs$/, /\/runs\/[^/]+\/steps$/, /\/runs\/[^/]+\/tasks$/, /\/tasks\/[^/]+\/attempts$/,
       /\/tasks\/[^/]+\/metadata$/, /\/tasks\/[^/]+\/artifacts$/]) {
@@ -400,5 +419,92 @@ for (const backend of ['sqlite', 'postgres']) {
     assert.deepEqual(failedServed, [], context);
     assert.deepEqual(seen.errors, [], context);
     fs.writeFileSync(path.join(screenshots, `calls-data-${backend}.json`), JSON.stringify(seen, null, 1));
+  });
+}
+
+// The rows of the recorded runs (PostgreSQL INSERTs, valid SQLite too), parents first so that
+// foreign keys hold; the rows sit beside the datastore those runs wrote.
+const FIXTURES = path.join(root, 'tests', 'fixtures');
+function recordedRows() {
+  const tables = ['flows_v3', 'runs_v3', 'steps_v3', 'tasks_v3', 'metadata_v3', 'artifact_v3'];
+  const byTable = new Map(tables.map((table) => [table, []]));
+  for (const line of fs.readFileSync(path.join(FIXTURES, 'ui', 'ui-trace-db.sql'), 'utf8').split('\n')) {
+    const match = line.match(/^INSERT INTO (?:public\.)?(\w+) /);
+    if (match) byTable.get(match[1]).push(line.replace('INSERT INTO public.', 'INSERT INTO '));
+  }
+  return `BEGIN;\n${tables.flatMap((table) => byTable.get(table)).join('\n')}\nCOMMIT;\n`;
+}
+
+// The run page's DAG: the step boxes, in the order drawn.
+function dagView() {
+  return { nodes: [...document.querySelectorAll('[data-testid="dag-normalitem-box"]')].map((box) => box.textContent.trim()) };
+}
+
+// The run header's parameter rows (name -> value as shown), drawn inside its "Details".
+function runParameters() {
+  const parameters = {};
+  for (const row of document.querySelectorAll('[data-testid^="titled-row-row-"]')) {
+    const name = row.querySelector('[data-testid="titledrow-row-title"]')?.textContent;
+    if (name) parameters[name] = row.querySelector('[data-testid="titledrow-row-value"]')?.textContent;
+  }
+  return { parameters };
+}
+
+// The task page's log lines and the artifact table's cells.
+function taskLogsAndValues() {
+  return {
+    lines: [...document.querySelectorAll('[data-testid="log-line"]')].map((line) => line.textContent),
+    cells: [...document.querySelectorAll('[data-testid="property-table-cell"]')].map((cell) => cell.textContent.trim()),
+  };
+}
+
+for (const backend of ['sqlite', 'postgres']) {
+  test(`the Metaflow UI shows the DAG, parameters, logs and artifact values of runs from their datastore (${backend})`, { timeout: 240000 }, async (t) => {
+    const reason = skipReason();
+    if (reason) {
+      t.skip(reason);
+      return;
+    }
+    const served = await serveUi(t, backend, [], {
+      FEATURE_ARTIFACT_TABLE: '1', METAFLOW_DATASTORE_SYSROOT_LOCAL: path.join(FIXTURES, 'ui-datastore'),
+    });
+    if (!served) return;
+    const { uiPort, runSql } = served;
+    runSql(recordedRows());
+
+    const { page, seen, open } = await browserPage(t, uiPort);
+
+    // The linear run's DAG, drawn from its `_graph_info`: its three steps, in order.
+    await open('/AccLinear_ui/1/view/dag');
+    await expectInPage(page, seen, `dag-${backend}`, dagView, (shown) =>
+      JSON.stringify(shown.nodes) === JSON.stringify(['start', 'middle', 'end']));
+    await keep(page, `dag-${backend}`);
+
+    // The parameters of the run that has some, with their values, in the run's header.
+    await open('/AccParams_ui/8/view/dag');
+    await expectInPage(page, seen, `parameters-${backend}`, runParameters, (shown) =>
+      shown.parameters.alpha === '7' && shown.parameters.greeting === 'hello-param' && shown.parameters.ratio === '0.5');
+    await page.evaluate(() => [...document.querySelectorAll('[data-testid="collapsable-header"]')]
+      .find((header) => header.textContent.includes('Details'))?.click());
+    await keep(page, `parameters-${backend}`);
+
+    // A task's stdout and stderr lines, and its artifacts' values as the reference shows them.
+    await open('/AccLinear_ui/1/start/2');
+    await expectInPage(page, seen, `task-logs-${backend}`, taskLogsAndValues, (shown) =>
+      shown.lines.some((line) => line.endsWith('ACC-STDOUT-MARKER start run=1')) &&
+      shown.lines.some((line) => line.endsWith('ACC-STDERR-MARKER start')) &&
+      shown.cells.includes('[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]') &&
+      shown.cells.includes("{'k': [1, 2, 3], 'nested': {'x': 1.5}}") && shown.cells.includes('héllo ☃'));
+    await keep(page, `task-logs-${backend}`);
+
+    // Every call the pages made to the datastore's routes succeeded.
+    const context = summary(seen);
+    for (const route of [/\/runs\/[^/]+\/dag$/, /\/runs\/[^/]+\/parameters$/, /\/logs\/out$/, /\/artifacts$/]) {
+      assert.ok(seen.api.some((call) => route.test(call.path) && call.status === 200), `the UI did not read ${route}\n${context}`);
+    }
+    const failed = seen.api.filter((call) => /\/(dag|parameters|logs\/(out|err)|cards|artifacts)$/.test(call.path) &&
+      ![200, 304].includes(call.status));
+    assert.deepEqual(failed, [], context);
+    assert.deepEqual(seen.errors, [], context);
   });
 }

@@ -56,6 +56,22 @@ protected:
             field + "', " + n(ts_epoch) + ", '[\"attempt_id:" + n(attempt) + "\"]', 'null')");
     }
 
+    // The task's _task_ok artifact of an attempt.
+    void task_ok(std::int64_t run_number, std::int64_t task_id, std::int64_t attempt,
+                 std::int64_t ts_epoch) {
+        server_.execute(
+            "INSERT INTO artifact_v3 (flow_id, run_number, step_name, task_id, name, location, "
+            "ds_type, attempt_id, ts_epoch, tags, system_tags) VALUES ('F', " +
+            n(run_number) + ", 'end', " + n(task_id) + ", '_task_ok', 'ok/" + n(attempt) +
+            "', 'local', " + n(attempt) + ", " + n(ts_epoch) + ", '[]', '[]')");
+    }
+
+    json::array get_rows(const std::string& path) {
+        auto response = server_.client().get(path);
+        EXPECT_EQ(response.status, 200u) << response.body;
+        return response.json().as_object().at("data").as_array();
+    }
+
     json::object get_run(std::int64_t number) {
         auto response = server_.client().get("/flows/F/runs/" + n(number));
         EXPECT_EQ(response.status, 200u) << response.body;
@@ -222,6 +238,49 @@ TEST_F(UiStatus, StepDurationRunsToItsLastTaskSign) {
     auto step = server_.client().get("/flows/F/runs/1/steps/end").json().as_object();
     // The step started with its run (its ts_epoch); the attempt_ok record is the last sign.
     EXPECT_EQ(step.at("data").at("duration"), num(50'000));
+}
+
+// A timeline page ordered on the tasks' own columns is cut before attempts are derived; a
+// retried task keeps a row per attempt, whatever page boundary falls between them, exactly as
+// in the list ordered on a derived column (which derives every attempt first).
+TEST_F(UiStatus, TimelinePagesKeepEveryAttemptAcrossPageBoundaries) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    for (std::int64_t i = 0; i < 7; ++i) task(1, 10 + i, kNowMs - 50'000 + i * 10, kNowS - 1);
+    record(1, 10, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 10, "attempt_ok", "True", 0, kNowMs - 44'000);
+    for (std::int64_t attempt = 0; attempt < 3; ++attempt)  // three attempts
+        record(1, 11, "attempt", n(attempt), attempt, kNowMs - 45'000 + attempt * 1000);
+    record(1, 11, "attempt_ok", "True", 2, kNowMs - 40'000);
+    // Task 12 has no record: pending.
+    record(1, 13, "attempt", "0", 0, kNowMs - 45'000);  // a later attempt known by attempt_ok
+    record(1, 13, "attempt_ok", "False", 1, kNowMs - 40'000);
+    record(1, 14, "attempt", "0", 0, kNowMs - 45'000);  // ... by its _task_ok artifact
+    task_ok(1, 14, 1, kNowMs - 40'000);
+    record(1, 15, "attempt", "0", 0, kNowMs - 45'000);  // ... by attempt-done
+    record(1, 15, "attempt-done", "1", 1, kNowMs - 40'000);
+    record(1, 16, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 16, "attempt-done", "0", 0, kNowMs - 44'000);
+
+    for (const std::string order : {"%2Bts_epoch", "-ts_epoch"}) {
+        // The tasks' ts_epoch differ, so that this order lists the rows alike.
+        const auto whole =
+            get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=" + order + ",%2Battempt_id");
+        ASSERT_EQ(whole.size(), 12u) << order;
+        for (std::size_t limit = 1; limit <= 13; ++limit) {
+            json::array pages;
+            for (std::size_t page = 1; page <= whole.size() / limit + 1; ++page) {
+                const auto rows = get_rows("/flows/F/runs/1/tasks?_order=" + order +
+                                           "&_limit=" + n(static_cast<std::int64_t>(limit)) +
+                                           "&_page=" + n(static_cast<std::int64_t>(page)));
+                EXPECT_LE(rows.size(), limit);
+                for (const auto& row : rows) pages.push_back(row);
+            }
+            EXPECT_EQ(pages, whole) << order << ", " << limit << " a page";
+        }
+    }
+    // A stored filter still cuts first; a derived one does not, and both agree.
+    EXPECT_EQ(get_rows("/flows/F/runs/1/tasks?_order=%2Bts_epoch&_limit=2&task_id=11"),
+              get_rows("/flows/F/runs/1/tasks?_order=%2Battempt_id&_limit=2&task_id=11"));
 }
 
 }  // namespace

@@ -14,8 +14,10 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "datastore/s3_test_server.hpp"
 #include "ui/json_difference.hpp"
@@ -215,6 +217,89 @@ TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     expect_internal_error(client.get(std::string(kRun) + "/parameters"),
                           "failed-to-get-parameters");
     expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
+}
+
+// The value of a counter without labels on /metrics.
+double counter(HttpClient& api, const std::string& name) {
+    const std::string text = api.get("/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+}
+
+// Serves a copy of the datastore with a prefetch pass each second and `setting` in the
+// environment, loads the rows, waits for a pass that started after them to end, then removes
+// run 8's `_parameters` task from the copy, so that only the caches can answer its DAG and
+// parameters, and hands the UI's client to `check`.
+void after_prefetch(std::pair<const char*, const char*> setting,
+                    const std::function<void(HttpClient&)>& check) {
+    TempDir copy;
+    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
+    ScopedEnv interval("MF_UI_PREFETCH_INTERVAL", "1");
+    ScopedEnv extra(setting.first, setting.second);
+    UiTestServer server;
+    // An hour after the recorded runs.
+    server.clock().set_ms(1'796'456'564'413 + 3'600'000);
+    auto api = server.api_client();
+    const double before = counter(api, "mf_ui_prefetch_passes_total");
+    ASSERT_GE(before, 0) << "no prefetch counter on /metrics";
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    for (int tries = 0; tries < 200 && counter(api, "mf_ui_prefetch_passes_total") < before + 2;
+         ++tries)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_GE(counter(api, "mf_ui_prefetch_passes_total"), before + 2);
+    std::filesystem::remove_all(copy.path() / ".metaflow" / "AccParams_ui" / "8" / "_parameters");
+    auto client = server.client();
+    check(client);
+}
+
+TEST(UiStorage, RecentRunsDagAndParametersArePrefetchedAndServedWithoutTheDatastore) {
+    // All runs are within the default two days, and fewer than 50.
+    after_prefetch({"PREFETCH_RUNS_LIMIT", "50"}, [](HttpClient& client) {
+        auto dag = client.get(std::string(kRun) + "/dag");
+        ASSERT_EQ(dag.status, 200u) << dag.body;
+        EXPECT_EQ(dag.json().at("data").at("graph_structure"), json::parse(R"(["start", "end"])"));
+        auto parameters = client.get(std::string(kRun) + "/parameters");
+        ASSERT_EQ(parameters.status, 200u) << parameters.body;
+        EXPECT_EQ(parameters.json().at("data"),
+                  json::parse(R"({"alpha": {"value": 7}, "greeting": {"value": "hello-param"},
+                                  "ratio": {"value": 0.5}})"));
+        // Read again, the datastore has nothing.
+        EXPECT_EQ(client.get(std::string(kRun) + "/dag?invalidate=true").status, 500u);
+    });
+}
+
+TEST(UiStorage, RunsBeyondThePrefetchWindowOrLimitAreNotPrefetched) {
+    // Every run is over 45 minutes old; nine runs are newer than run 8.
+    for (auto setting :
+         {std::pair{"PREFETCH_RUNS_SINCE", "60"}, std::pair{"PREFETCH_RUNS_LIMIT", "9"}}) {
+        SCOPED_TRACE(setting.first);
+        after_prefetch(setting, [](HttpClient& client) {
+            EXPECT_EQ(client.get(std::string(kRun) + "/dag").status, 500u);
+        });
+    }
+}
+
+TEST(UiStorage, ARunWithoutGraphInfoAnswersTheReferencesDagParsingError) {
+    TempDir copy;
+    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
+    // The run as a Metaflow client older than `_graph_info` wrote it.
+    const auto data =
+        copy.path() / ".metaflow" / "AccParams_ui" / "8" / "_parameters" / "58" / "0.data.json";
+    auto written = json::parse(read_text(data)).as_object();
+    ASSERT_EQ(written.at("objects").as_object().erase("_graph_info"), 1u);
+    std::ofstream(data, std::ios::trunc) << json::serialize(written);
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    auto dag = client.get(std::string(kRun) + "/dag");
+    expect_internal_error(dag, "DAGParsingFailed");
+    EXPECT_TRUE(dag.json().at("detail").as_string().starts_with("DAG Parsing failed: "))
+        << dag.body;
+    // The rest of the run reads as before.
+    EXPECT_EQ(client.get(std::string(kRun) + "/parameters").status, 200u);
 }
 
 TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {

@@ -89,6 +89,10 @@ HttpClient UiTestServer::client() const {
     return impl_->server.ui_client();
 }
 
+HttpClient UiTestServer::api_client() const {
+    return impl_->server.client();
+}
+
 ManualClock& UiTestServer::clock() {
     return impl_->server.clock();
 }

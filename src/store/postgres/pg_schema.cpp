@@ -217,6 +217,20 @@ const std::vector<Migration>& migrations() {
           "(flow_id, run_number, ts_epoch DESC, task_id DESC, name DESC) WHERE ts_epoch IS NOT "
           "NULL",
           "DROP INDEX CONCURRENTLY IF EXISTS artifact_v3_idx_run_ts_task_name_desc"}},
+        // A run's timeline: its tasks in list order, and the few records of an attempt other
+        // than 0, with which a page counts the extra rows of the retried tasks before it
+        // without reading every task's records. The conditions are the ones the UI's task list
+        // states (store/ui_sql.hpp), so that no other statement considers these indexes.
+        {20261205000002,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS tasks_v3_idx_run_list_order ON tasks_v3 "
+          "(flow_id, run_number, ts_epoch, task_id, step_name) WHERE ts_epoch IS NOT NULL",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_later_attempts ON metadata_v3 "
+          "(flow_id, run_number, task_id) WHERE ((field_name IN ('attempt', 'attempt-done') AND "
+          "value <> '0') OR (field_name = 'attempt_ok' AND tags <> '[\"attempt_id:0\"]'::jsonb))",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_later_task_ok ON artifact_v3 "
+          "(flow_id, run_number, name, task_id, attempt_id) WHERE name = '_task_ok' AND "
+          "attempt_id <> 0"}},
     };
     return all;
 }
