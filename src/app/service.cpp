@@ -6,9 +6,11 @@
 #include "api/routes.hpp"
 #include "api/version.hpp"
 #include "http/server.hpp"
+#include "realtime/hub.hpp"
 #include "store/open.hpp"
 #include "ui/database_routes.hpp"
 #include "ui/prefetch.hpp"
+#include "ui/realtime_route.hpp"
 #include "ui/routes.hpp"
 #include "ui/settings.hpp"
 #include "ui/storage.hpp"
@@ -38,6 +40,7 @@ struct Service::Impl {
     std::unique_ptr<ui::Context> ui_context;
     ui::Storage ui_storage;
     std::unique_ptr<ui::DatabaseContext> ui_database;
+    std::unique_ptr<realtime::Hub> hub;  // the UI's websockets
     std::unique_ptr<ui::Prefetcher> ui_prefetcher;
     http::Router ui_router;
     std::optional<std::size_t> ui_listener;
@@ -86,6 +89,11 @@ struct Service::Impl {
             store->ui_reader(), clock, ui::status_thresholds_from_environment(),
             ui::base_url_from_environment(), ui_storage.reader.get(), ui_storage.missing});
         ui::add_database_routes(ui_router, *ui_database);
+        hub = std::make_unique<realtime::Hub>(
+            ui::realtime_context(*ui_database),
+            ui::realtime_options_from_environment(ui_database->thresholds));
+        ui::add_realtime_route(ui_router, *hub);
+        add_realtime_metrics();
         if (ui_storage.reader) {
             ui_prefetcher = std::make_unique<ui::Prefetcher>(
                 *ui_database, ui::prefetch_settings_from_environment());
@@ -154,6 +162,37 @@ struct Service::Impl {
                      {R"(kind="timeout")", static_cast<double>(errors->timeout)},
                      {R"(kind="other")", static_cast<double>(errors->other)}});
             }
+            return out;
+        });
+    }
+
+    // The websockets' gauges, counters and latency histogram.
+    void add_realtime_metrics() {
+        metrics->add_collector([hub = hub.get()] {
+            const auto stats = hub->stats();
+            std::string out = http::metric_family("mf_ws_connections", "gauge",
+                                                  "Open websockets of the UI's realtime updates.",
+                                                  {{"", static_cast<double>(stats.connections)}});
+            out += http::metric_family("mf_ws_events_total", "counter",
+                                       "Changed objects pushed to websocket subscriptions.",
+                                       {{"", static_cast<double>(stats.events)}});
+            out += http::metric_family("mf_ws_dropped_total", "counter",
+                                       "Websockets dropped because they read too slowly.",
+                                       {{"", static_cast<double>(stats.dropped)}});
+            std::vector<std::pair<std::string, double>> buckets;
+            for (std::size_t i = 0; i < stats.latency_buckets.size(); ++i) {
+                buckets.emplace_back(
+                    fmt::format("le=\"{}\"", realtime::HubStats::kLatencyBuckets[i]),
+                    static_cast<double>(stats.latency_buckets[i]));
+            }
+            buckets.emplace_back("le=\"+Inf\"", static_cast<double>(stats.latency_count));
+            out += http::metric_family(
+                "mf_ws_event_to_frame_seconds", "histogram",
+                "Seconds from a committed change reaching the service to its frame written.", {});
+            for (const auto& [labels, value] : buckets)
+                out += fmt::format("mf_ws_event_to_frame_seconds_bucket{{{}}} {}\n", labels, value);
+            out += fmt::format("mf_ws_event_to_frame_seconds_sum {}\n", stats.latency_sum);
+            out += fmt::format("mf_ws_event_to_frame_seconds_count {}\n", stats.latency_count);
             return out;
         });
     }
@@ -227,6 +266,10 @@ Service::~Service() {
 void Service::start() {
     impl_->api->start();
     impl_->store->warm_up(impl_->api->executors());
+    if (impl_->hub) {
+        impl_->store->watch_changes(impl_->hub->sink());
+        impl_->hub->start(impl_->api->executors().front());
+    }
     if (impl_->ui_prefetcher) impl_->ui_prefetcher->start(impl_->api->executors().front());
     if (impl_->tls) impl_->tls->start();
     if (impl_->metrics_server) impl_->metrics_server->start();
@@ -242,6 +285,8 @@ void Service::start() {
 
 void Service::stop() {
     if (!impl_->api) return;
+    // Websockets last until their clients leave: closed first, so that the drain ends.
+    if (impl_->hub) impl_->hub->stop();
     if (impl_->ui_prefetcher) impl_->ui_prefetcher->stop();
     impl_->api->stop();
     if (impl_->tls) impl_->tls->stop();

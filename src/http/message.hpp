@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ struct Reply {
     // call gives the next one, nullopt after the last. A call that throws cuts the body short
     // (the connection is reset), so the client sees the reply fail.
     std::function<boost::asio::awaitable<std::optional<std::string>>()> more_body;
+    // Set for a reply that takes the connection over (a websocket upgrade): the server hands
+    // it the connection's socket instead of writing a reply, and the connection is its until
+    // the call returns. Only plain HTTP listeners hand sockets over; a TLS one answers 400.
+    std::function<boost::asio::awaitable<void>(boost::asio::ip::tcp::socket&)> take_over;
 };
 
 using Handler = std::function<boost::asio::awaitable<Reply>(Request&)>;

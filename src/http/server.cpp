@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 
 #include "http/beast_message.hpp"
 
@@ -228,6 +229,17 @@ struct Server::Impl {
                     reply.close_connection = false;
                 } else {
                     reply = co_await listener.pipeline.handle(*request, peer);
+                }
+            }
+            if (reply.take_over) {
+                if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+                    stream.expires_never();
+                    // A named socket: GCC 12 destroys temporaries of a co_await's operand twice.
+                    auto socket = stream.release_socket();
+                    co_await reply.take_over(socket);
+                    co_return;
+                } else {
+                    reply = limit_error(400, "websockets need a plain HTTP listener");
                 }
             }
             const bool keep = keep_alive && !stopping;

@@ -13,6 +13,7 @@
 #include "model/query.hpp"
 #include "model/result.hpp"
 #include "model/tags.hpp"
+#include "store/row_change.hpp"
 
 namespace mf {
 
@@ -75,6 +76,14 @@ public:
 
     // The web UI's reads (store/ui_reader.hpp), on the same connections as the rest.
     virtual UiReader& ui_reader() = 0;
+    // From now until the store closes, tells `sink` about every row committed: on SQLite
+    // this process's own commits (it alone writes the file), on PostgreSQL every writer's,
+    // through the notify triggers (which also report heartbeats, as updates; SQLite reports
+    // no heartbeats and no tag changes). Called once, once the server runs; returns once
+    // changes are watched, so that every write acknowledged after it is seen (on PostgreSQL,
+    // after at most a few seconds when the database cannot be reached: the store keeps
+    // trying, and what is written meanwhile is not seen).
+    virtual void watch_changes(ChangeSink sink) = 0;
 
     virtual Async<Flow> create_flow(NewFlow flow) = 0;
     virtual Async<Flow> get_flow(std::string flow_id) = 0;

@@ -318,7 +318,7 @@ TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
     for (const char* api :
          {"/flows/AccLinear_ui/runs/1/nope", "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/nope",
           "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/nope", "/flows/", "/metadata",
-          "/search/flows/AccLinear_ui/runs/1", "/ws"}) {
+          "/search/flows/AccLinear_ui/runs/1"}) {
         auto r = client.get(api);
         EXPECT_EQ(r.status, 404u) << api;
         EXPECT_EQ(r.body, "404: Not Found") << api;

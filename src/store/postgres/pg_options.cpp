@@ -144,6 +144,7 @@ PostgresOptions postgres_options(const std::string& url,
                                  std::to_string(options.pool_max) + ")");
     }
     options.timeout = std::chrono::seconds(integer_environment("MF_METADATA_DB_TIMEOUT", 60));
+    options.trigger_schema = environment_or("DB_SCHEMA_NAME", "public");
     if (truthy(environment("USE_SEPARATE_READER_POOL"))) {
         // Only the host differs from the writer's settings (README.md#postgresql).
         if (auto replica = environment("MF_METADATA_DB_READ_REPLICA_HOST"))

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <variant>
 
+#include "store/postgres/pg_change_feed.hpp"
 #include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_sql.hpp"
@@ -81,7 +82,9 @@ constexpr std::string_view kArtifactOrder =
 class PostgresStore final : public Store, public UiReader {
 public:
     explicit PostgresStore(const PostgresOptions& options)
-        : timeout_(options.timeout),
+        : conninfo_(options.conninfo),
+          trigger_schema_(options.trigger_schema),
+          timeout_(options.timeout),
           clock_(options.clock ? options.clock : &system_clock_),
           schema_(options.schema),
           writers_(pool_options(options, options.conninfo)) {
@@ -119,6 +122,12 @@ public:
     }
 
     UiReader& ui_reader() override { return *this; }
+
+    void watch_changes(ChangeSink sink) override {
+        constexpr std::chrono::seconds kFirstListenWait{5};
+        feed_ = std::make_unique<pg::ChangeFeed>(conninfo_, trigger_schema_, std::move(sink),
+                                                 kFirstListenWait);
+    }
 
     Async<std::vector<UiRow>> ui_list(UiListQuery ui_query) override {
         Query query;
@@ -700,12 +709,15 @@ private:
         co_return (*rows)[1].affected();
     }
 
+    const std::string conninfo_;
+    const std::string trigger_schema_;
     const std::chrono::seconds timeout_;
     SystemClock system_clock_;
     const Clock* clock_;
     const std::shared_ptr<const pg::SchemaPreparation> schema_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
+    std::unique_ptr<pg::ChangeFeed> feed_;
     std::atomic<std::uint64_t> unavailable_errors_{0};
     std::atomic<std::uint64_t> timeout_errors_{0};
     std::atomic<std::uint64_t> other_errors_{0};

@@ -32,6 +32,9 @@ struct PostgresOptions {
     // The schema's readiness; while it is not ready, every operation answers unavailable.
     // Null: ready.
     std::shared_ptr<const pg::SchemaPreparation> schema;
+    // Where the change feed creates its notify triggers when they are missing
+    // (DB_SCHEMA_NAME).
+    std::string trigger_schema = "public";
     // The time the derived run status is computed against; the system clock when null.
     const Clock* clock = nullptr;
 };

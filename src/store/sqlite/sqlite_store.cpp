@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <boost/json.hpp>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
@@ -55,6 +56,18 @@ private:
     std::vector<std::unique_ptr<Connection>> idle_;
 };
 
+// The strings of a JSON array of tags; nothing for other JSON.
+std::vector<std::string> tag_list(const JsonText& tags) {
+    std::vector<std::string> list;
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(tags, error);
+    if (error || !parsed.is_array()) return list;
+    for (const auto& tag : parsed.as_array()) {
+        if (tag.is_string()) list.emplace_back(tag.as_string());
+    }
+    return list;
+}
+
 std::unique_ptr<Connection> open_writer_connection(const SqliteOptions& options) {
     auto db = std::make_unique<Connection>(options.path, Connection::Access::read_write,
                                            options.busy_timeout_ms);
@@ -88,6 +101,11 @@ public:
 
     UiReader& ui_reader() override { return *this; }
 
+    void watch_changes(ChangeSink sink) override {
+        std::lock_guard lock(sink_mutex_);
+        sink_ = std::make_shared<const ChangeSink>(std::move(sink));
+    }
+
     Async<std::vector<UiRow>> ui_list(UiListQuery query) override {
         co_return read<std::vector<UiRow>>(
             [&](Connection& db) { return sqlite::read_ui_list(db, query); });
@@ -99,8 +117,12 @@ public:
     }
 
     Async<Flow> create_flow(NewFlow flow) override {
-        return writer_.submit<Flow>(
-            [flow = std::move(flow)](Connection& db) { return sqlite::insert_flow(db, flow); });
+        return told(
+            writer_.submit<Flow>(
+                [flow = std::move(flow)](Connection& db) { return sqlite::insert_flow(db, flow); }),
+            [](const Flow& created) {
+                return RowChange{.table = RowChange::Table::flows, .flow_id = created.flow_id};
+            });
     }
 
     Async<Flow> get_flow(std::string flow_id) override {
@@ -113,8 +135,14 @@ public:
     }
 
     Async<Run> create_run(NewRun run) override {
-        return writer_.submit<Run>(
-            [run = std::move(run)](Connection& db) { return sqlite::insert_run(db, run); });
+        return told(writer_.submit<Run>([run = std::move(run)](Connection& db) {
+            return sqlite::insert_run(db, run);
+        }),
+                    [](const Run& created) {
+                        return RowChange{.table = RowChange::Table::runs,
+                                         .flow_id = created.flow_id,
+                                         .run_number = created.run_number};
+                    });
     }
 
     Async<Run> get_run(RunPath path) override {
@@ -141,9 +169,15 @@ public:
     }
 
     Async<Step> create_step(StepPath path, NewStep step) override {
-        return writer_.submit<Step>(
-            [path = std::move(path), step = std::move(step)](Connection& db) {
+        return told(
+            writer_.submit<Step>([path = std::move(path), step = std::move(step)](Connection& db) {
                 return sqlite::insert_step(db, path, step);
+            }),
+            [](const Step& created) {
+                return RowChange{.table = RowChange::Table::steps,
+                                 .flow_id = created.flow_id,
+                                 .run_number = created.run_number,
+                                 .step_name = created.step_name};
             });
     }
 
@@ -157,10 +191,11 @@ public:
     }
 
     Async<Task> create_task(StepPath path, NewTask task) override {
-        return writer_.submit<Task>(
-            [path = std::move(path), task = std::move(task)](Connection& db) {
+        return told(
+            writer_.submit<Task>([path = std::move(path), task = std::move(task)](Connection& db) {
                 return sqlite::insert_task(db, path, task);
-            });
+            }),
+            [](const Task& created) { return task_change(RowChange::Table::tasks, created); });
     }
 
     Async<Task> get_task(TaskPath path) override {
@@ -186,10 +221,18 @@ public:
 
     Async<std::int64_t> add_metadata(TaskPath path, std::vector<NewMetadata> records,
                                      std::int64_t ts_epoch) override {
-        return writer_.submit<std::int64_t>(
-            [path = std::move(path), records = std::move(records), ts_epoch](Connection& db) {
+        std::vector<RowChange> changes;
+        for (const auto& record : records) {
+            changes.push_back(RowChange{.table = RowChange::Table::metadata,
+                                        .field_name = record.field_name,
+                                        .value = record.value,
+                                        .tags = tag_list(record.tags)});
+        }
+        auto write = writer_.submit<std::int64_t>(
+            [path, records = std::move(records), ts_epoch](Connection& db) {
                 return sqlite::insert_metadata(db, path, records, ts_epoch);
             });
+        return told_of_task(std::move(write), std::move(path), std::move(changes));
     }
 
     Async<std::vector<Metadata>> list_task_metadata(TaskPath path,
@@ -206,10 +249,17 @@ public:
 
     Async<std::int64_t> add_artifacts(TaskPath path, std::vector<NewArtifact> artifacts,
                                       std::int64_t ts_epoch) override {
-        return writer_.submit<std::int64_t>(
-            [path = std::move(path), artifacts = std::move(artifacts), ts_epoch](Connection& db) {
+        std::vector<RowChange> changes;
+        for (const auto& artifact : artifacts) {
+            changes.push_back(RowChange{.table = RowChange::Table::artifacts,
+                                        .attempt_id = artifact.attempt_id,
+                                        .name = artifact.name});
+        }
+        auto write = writer_.submit<std::int64_t>(
+            [path, artifacts = std::move(artifacts), ts_epoch](Connection& db) {
                 return sqlite::insert_artifacts(db, path, artifacts, ts_epoch);
             });
+        return told_of_task(std::move(write), std::move(path), std::move(changes));
     }
 
     Async<Artifact> get_artifact(TaskPath path, std::string name,
@@ -231,6 +281,68 @@ public:
     }
 
 private:
+    bool watched() {
+        std::lock_guard lock(sink_mutex_);
+        return sink_ != nullptr;
+    }
+
+    void tell(RowChange change) {
+        std::shared_ptr<const ChangeSink> sink;
+        {
+            std::lock_guard lock(sink_mutex_);
+            sink = sink_;
+        }
+        if (sink) (*sink)(std::move(change));
+    }
+
+    static RowChange task_change(RowChange::Table table, const Task& task) {
+        return RowChange{.table = table,
+                         .flow_id = task.flow_id,
+                         .run_number = task.run_number,
+                         .step_name = task.step_name,
+                         .task_id = task.task_id};
+    }
+
+    // Awaits a write, then tells the sink what it created. The write is made by the caller,
+    // outside any coroutine: GCC 12 frees a lambda's moved captures twice when the lambda is
+    // made inside one.
+    template <class T, class Describe>
+    Async<T> told(Async<T> write, Describe describe) {
+        auto created = co_await std::move(write);
+        if (created) tell(describe(*created));
+        co_return created;
+    }
+
+    // Awaits a write of rows of a task, then tells the sink of `changes`, with the task's keys.
+    Async<std::int64_t> told_of_task(Async<std::int64_t> write, TaskPath path,
+                                     std::vector<RowChange> changes) {
+        auto added = co_await std::move(write);
+        if (!added || *added == 0 || !watched()) co_return added;
+        auto task = co_await task_of(path);
+        if (!task) co_return added;
+        for (auto& change : changes) {
+            change.flow_id = task->flow_id;
+            change.run_number = task->run_number;
+            change.step_name = task->step_name;
+            change.task_id = task->task_id;
+            tell(std::move(change));
+        }
+        co_return added;
+    }
+
+    // The task a write named, with its numbers (the path may name run and task by id).
+    boost::asio::awaitable<std::optional<Task>> task_of(const TaskPath& path) {
+        if (path.run.is_number() && path.task.is_number()) {
+            co_return Task{.flow_id = path.flow_id,
+                           .run_number = path.run.as_number(),
+                           .step_name = path.step_name,
+                           .task_id = path.task.as_number()};
+        }
+        auto task = co_await get_task(path);
+        if (!task) co_return std::nullopt;
+        co_return std::move(task).value();
+    }
+
     template <class T, class Query>
     Result<T> read(Query query) {
         std::unique_ptr<Connection> db;
@@ -248,6 +360,8 @@ private:
     }
 
     ReadPool readers_;
+    std::mutex sink_mutex_;
+    std::shared_ptr<const ChangeSink> sink_;
     SystemClock system_clock_;
     const Clock* clock_;
     // Last, so that its thread stops (finishing what is queued) before the rest goes away.

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Realtime latency: write acknowledged to websocket frame received, under N sockets.
+
+Starts `metadata-service serve` on SQLite (or on the PostgreSQL URL given) with its UI
+listener, opens N websockets that each subscribe to the home page's resource (`/runs` with the
+UI's time filter, and the bench's flow: client_mix's tasks update their own run faster than a
+Python client parses frames on 200 sockets, while the server still reloads and filters those
+updates for every socket), then creates runs through the metadata API one after the other and times,
+for every socket, the frame announcing each run against the moment the write was
+acknowledged (a frame that comes before the acknowledgement counts as 0). Optionally `wrk`'s
+client_mix script runs beside it as background load. Prints the median and p99 in ms.
+With --idle-sockets N, then also opens N more websockets that each subscribe and stay idle,
+and prints how much the server's resident memory grew (VmRSS, MiB).
+
+  bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100
+  bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100 --client-mix 16
+  bench/ws_latency.py --binary build/metadata-service --sockets 0 --idle-sockets 2000
+"""
+
+import argparse
+import asyncio
+import base64
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebSocket:
+    """The smallest client the service's /ws needs: text frames, masked as clients must."""
+
+    def __init__(self, reader, writer):
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise RuntimeError(head.decode(errors="replace"))
+        return cls(reader, writer)
+
+    def send(self, text):
+        payload = text.encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        else:
+            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.writer.write(header + mask + masked)
+
+    async def receive(self):
+        first, second = await self.reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", await self.reader.readexactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        data = await self.reader.readexactly(length)
+        if first & 0x0F == 0x8:
+            raise ConnectionError("closed by the server")
+        return data.decode()
+
+
+def resident_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def idle_growth(args, ui_port, pid):
+    """Resident memory before and after opening args.idle_sockets subscribed, idle sockets."""
+    await asyncio.sleep(1)
+    before = resident_mib(pid)
+    since_ms = int(time.time() * 1000) - 30 * 86400 * 1000
+    sockets = []
+    for i in range(args.idle_sockets):
+        ws = await WebSocket.connect(ui_port)
+        ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"idle-{i}",
+                            "resource": f"/runs?ts_epoch%3Age={since_ms}"}))
+        sockets.append(ws)
+    # Every subscription read: a ping's pong follows them.
+    for ws in sockets:
+        ws.send("__ping__")
+    for ws in sockets:
+        while await ws.receive() != "__pong__":
+            pass
+    await asyncio.sleep(1)
+    after = resident_mib(pid)
+    for ws in sockets:
+        ws.writer.close()
+    return before, after
+
+
+def post(port, path, body="{}"):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("POST", path, body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"POST {path}: {response.status} {payload!r}")
+    return json.loads(payload)
+
+
+async def listen(ws, uuid, arrivals):
+    while True:
+        text = await ws.receive()
+        if text == "__pong__":
+            continue
+        frame = json.loads(text)
+        if frame.get("uuid") == uuid and frame.get("type") == "INSERT":
+            arrivals.setdefault(frame["data"]["run_number"], []).append(time.monotonic())
+
+
+async def measure(args, api_port, ui_port):
+    sockets = []
+    arrivals = {}
+    since_ms = int(time.time() * 1000) - 30 * 86400 * 1000
+    for i in range(args.sockets):
+        ws = await WebSocket.connect(ui_port)
+        ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"home-{i}",
+                            "resource": f"/runs?ts_epoch%3Age={since_ms}&flow_id=WsBench"}))
+        sockets.append(ws)
+    listeners = [asyncio.create_task(listen(ws, f"home-{i}", arrivals))
+                 for i, ws in enumerate(sockets)]
+    await asyncio.sleep(1)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, post, api_port, "/flows/WsBench")
+    acknowledged = {}
+    for _ in range(args.runs):
+        run = await loop.run_in_executor(None, post, api_port, "/flows/WsBench/run")
+        acknowledged[run["run_number"]] = time.monotonic()
+        await asyncio.sleep(args.interval)
+    await asyncio.sleep(2)
+    for task in listeners:
+        task.cancel()
+    latencies = []
+    missing = 0
+    for run_number, ack in acknowledged.items():
+        times = arrivals.get(run_number, [])
+        missing += args.sockets - len(times)
+        latencies += [max(0.0, t - ack) * 1000 for t in times]
+    return latencies, missing
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default="build/metadata-service")
+    parser.add_argument("--database", help="a postgresql:// URL (default: a fresh SQLite file)")
+    parser.add_argument("--sockets", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=0.05, help="seconds between writes")
+    parser.add_argument("--client-mix", type=int, default=0,
+                        help="wrk connections running bench/wrk/client_mix.lua beside (0: none)")
+    parser.add_argument("--idle-sockets", type=int, default=0,
+                        help="then the memory of this many idle subscribed sockets (0: none)")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="mf-ws-bench-")
+    api_port, ui_port = free_port(), free_port()
+    database = args.database or f"sqlite:{workdir}/bench.db"
+    server = subprocess.Popen(
+        [args.binary, "serve", "--host", "127.0.0.1", "--port", str(api_port), "--ui-port",
+         str(ui_port), "--migration-port", str(free_port()), "--database", database,
+         "--log-level", "warning"],
+        stdout=open(f"{workdir}/server.log", "w"), stderr=subprocess.STDOUT)
+    wrk = None
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", api_port, timeout=1).request("GET", "/ping")
+                break
+            except OSError:
+                time.sleep(0.1)
+        if args.client_mix:
+            # The run and step client_mix writes to (bench/wrk/common.lua's defaults).
+            post(api_port, "/flows/BenchFlow")
+            run = post(api_port, "/flows/BenchFlow/run")["run_number"]
+            post(api_port, f"/flows/BenchFlow/runs/{run}/steps/mix/step")
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk", "client_mix.lua")
+            wrk = subprocess.Popen(
+                ["wrk", f"-t{args.client_mix}", f"-c{args.client_mix}", "-d600s", "-s", script,
+                 f"http://127.0.0.1:{api_port}"], stdout=subprocess.DEVNULL,
+                env=dict(os.environ, BENCH_RUN=str(run)))
+            time.sleep(1)
+        latencies, missing = (asyncio.run(measure(args, api_port, ui_port)) if args.sockets
+                              else ([], 0))
+        if wrk:
+            wrk.terminate()
+            wrk.wait()
+            wrk = None
+        if args.idle_sockets:
+            before, after = asyncio.run(idle_growth(args, ui_port, server.pid))
+            print(f"idle_sockets={args.idle_sockets} rss_before_mib={before:.1f} "
+                  f"rss_after_mib={after:.1f} growth_mib={after - before:.1f}")
+    finally:
+        if wrk:
+            wrk.terminate()
+            wrk.wait()
+        server.terminate()
+        server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not args.sockets:
+        return 0
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
+    print(f"sockets={args.sockets} runs={args.runs} client_mix={args.client_mix} "
+          f"frames={len(latencies)} missing={missing} "
+          f"median_ms={statistics.median(latencies):.2f} p99_ms={p99:.2f} "
+          f"max_ms={latencies[-1]:.2f} load_1min={os.getloadavg()[0]:.2f}")
+    return 0 if missing == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,828 @@
+#include "realtime/hub.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "realtime/row_filter.hpp"
+
+namespace mf::realtime {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+namespace json = boost::json;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+double unix_seconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<std::string_view> segments_of(std::string_view path) {
+    std::vector<std::string_view> segments;
+    if (path.empty() || path.front() != '/') return segments;
+    path.remove_prefix(1);
+    while (true) {
+        const auto slash = path.find('/');
+        segments.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) return segments;
+        path.remove_prefix(slash + 1);
+    }
+}
+
+std::string quoted(std::string_view text) {
+    return json::serialize(json::string(text));
+}
+
+const char* type_name(RowChange::Operation operation) {
+    switch (operation) {
+        case RowChange::Operation::insert:
+            return "INSERT";
+        case RowChange::Operation::update:
+            return "UPDATE";
+        case RowChange::Operation::remove:
+            return "DELETE";
+    }
+    return "UPDATE";
+}
+
+// The "N" of a metadata record's "attempt_id:N" tag, 0 without one.
+std::int64_t attempt_of(const std::vector<std::string>& tags) {
+    constexpr std::string_view kPrefix = "attempt_id:";
+    for (const auto& tag : tags) {
+        if (!tag.starts_with(kPrefix)) continue;
+        std::int64_t attempt = 0;
+        auto [end, error] =
+            std::from_chars(tag.data() + kPrefix.size(), tag.data() + tag.size(), attempt);
+        if (error == std::errc() && end == tag.data() + tag.size()) return attempt;
+    }
+    return 0;
+}
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return value;
+}
+
+// A SUBSCRIBE's `since`: unix seconds, as a number or a numeric string.
+std::optional<double> since_of(const json::value* since) {
+    if (!since) return std::nullopt;
+    if (since->is_int64()) return static_cast<double>(since->as_int64());
+    if (since->is_uint64()) return static_cast<double>(since->as_uint64());
+    if (since->is_double()) return since->as_double();
+    if (since->is_string()) {
+        const auto& text = since->as_string();
+        double value = 0;
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!text.empty() && error == std::errc() && end == text.data() + text.size()) return value;
+    }
+    return std::nullopt;
+}
+
+// One reload and push: the rows `query` selects (the first), to `paths`.
+struct Broadcast {
+    UiListQuery query;
+    const char* type = "UPDATE";
+    std::vector<std::string> paths;
+};
+
+// Where a run's, step's or task's own resources live.
+struct Keys {
+    std::string flow_id;
+    std::int64_t run_number = 0;
+    std::string step_name;
+    std::int64_t task_id = 0;
+
+    std::string run_path() const {
+        return "/flows/" + flow_id + "/runs/" + std::to_string(run_number);
+    }
+    std::string step_path() const { return run_path() + "/steps/" + step_name; }
+    std::string task_path() const { return step_path() + "/tasks/" + std::to_string(task_id); }
+    UiScope run_scope() const {
+        return UiScope{.flow_id = flow_id, .run = ObjectKey::number(run_number)};
+    }
+    UiScope task_scope() const {
+        return UiScope{.flow_id = flow_id,
+                       .run = ObjectKey::number(run_number),
+                       .step_name = step_name,
+                       .task = ObjectKey::number(task_id)};
+    }
+    auto tie() const { return std::tie(flow_id, run_number, step_name, task_id); }
+    bool operator<(const Keys& other) const { return tie() < other.tie(); }
+};
+
+Broadcast run_broadcast(const Keys& keys, const char* type) {
+    return Broadcast{UiListQuery{.resource = UiResource::runs, .scope = keys.run_scope()},
+                     type,
+                     {"/runs", "/flows/" + keys.flow_id + "/runs", keys.run_path()}};
+}
+
+// The task's newest attempt, or the attempt given.
+Broadcast task_broadcast(const Keys& keys, const char* type, std::optional<std::int64_t> attempt) {
+    UiListQuery query{
+        .resource = UiResource::tasks, .scope = keys.task_scope(), .order = {{"attempt_id", true}}};
+    if (attempt)
+        query.filters.push_back(Filter{"attempt_id", FilterOp::eq, {std::to_string(*attempt)}});
+    return Broadcast{std::move(query),
+                     type,
+                     {keys.run_path() + "/tasks", keys.step_path() + "/tasks", keys.task_path(),
+                      keys.task_path() + "/attempts"}};
+}
+
+}  // namespace
+
+std::optional<UiResource> resource_of_path(std::string_view path) {
+    const auto s = segments_of(path);
+    const auto is = [&](std::size_t i, std::string_view word) {
+        return i < s.size() && s[i] == word;
+    };
+    if (s.empty() || s.back().empty()) return std::nullopt;
+    if (s.size() == 1 && is(0, "flows")) return UiResource::flows;
+    if (s.size() == 1 && is(0, "runs")) return UiResource::runs;
+    if (!is(0, "flows")) return std::nullopt;
+    if (s.size() == 2) return UiResource::flows;
+    if (!is(2, "runs")) return std::nullopt;
+    if (s.size() <= 4) return UiResource::runs;
+    if (s.size() == 5) {
+        if (is(4, "steps")) return UiResource::steps;
+        if (is(4, "tasks")) return UiResource::tasks;
+        if (is(4, "metadata")) return UiResource::metadata;
+        if (is(4, "artifacts")) return UiResource::artifacts;
+        return std::nullopt;
+    }
+    if (!is(4, "steps")) return std::nullopt;
+    if (s.size() == 6) return UiResource::steps;
+    if (s.size() == 7) {
+        if (is(6, "tasks")) return UiResource::tasks;
+        if (is(6, "artifacts")) return UiResource::artifacts;
+        return std::nullopt;
+    }
+    if (!is(6, "tasks")) return std::nullopt;
+    if (s.size() == 8) return UiResource::tasks;
+    if (s.size() == 9) {
+        if (is(8, "attempts")) return UiResource::tasks;
+        if (is(8, "metadata")) return UiResource::metadata;
+        if (is(8, "artifacts")) return UiResource::artifacts;
+    }
+    return std::nullopt;
+}
+
+// One websocket. Its stream belongs to its own event loop; the hub hands it frames from
+// the hub's loop through a queue bounded in bytes.
+class Socket : public std::enable_shared_from_this<Socket> {
+public:
+    Socket(asio::ip::tcp::socket socket, std::uint64_t id)
+        : id_(id), stream_(std::move(socket)), wake_(stream_.get_executor()) {}
+
+    std::uint64_t id() const { return id_; }
+
+    void configure(std::chrono::seconds idle_timeout) {
+        websocket::stream_base::timeout timeouts{};
+        timeouts.handshake_timeout = std::chrono::seconds(30);
+        timeouts.idle_timeout = idle_timeout;
+        timeouts.keep_alive_pings = false;
+        stream_.set_option(timeouts);
+        stream_.read_message_max(64 * 1024);
+    }
+
+    // The websocket handshake, answering the upgrade request; false when it failed.
+    asio::awaitable<bool> accept(
+        const boost::beast::http::request<boost::beast::http::empty_body>& upgrade) {
+        auto [error] = co_await stream_.async_accept(upgrade, kTuple);
+        co_return !error;
+    }
+    websocket::stream<beast::tcp_stream>& stream() { return stream_; }
+    asio::any_io_executor executor() { return stream_.get_executor(); }
+
+    // From any thread: queues a frame, or drops the socket when `limit` bytes wait already.
+    // Returns false when the socket was dropped by this call.
+    bool send(std::string frame, SteadyTime since, std::size_t limit) {
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_) return true;
+            if (queued_bytes_ + frame.size() > limit) {
+                closed_ = true;
+                outbox_.clear();
+                asio::post(executor(), [self = shared_from_this()] { self->abort(); });
+                return false;
+            }
+            queued_bytes_ += frame.size();
+            outbox_.push_back({std::move(frame), since});
+        }
+        asio::post(executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+        return true;
+    }
+
+    // From any thread: ends the connection at once.
+    void close() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        asio::post(executor(), [self = shared_from_this()] { self->abort(); });
+    }
+
+    // Writes queued frames until the socket closes; `observe` gets each frame's latency.
+    asio::awaitable<void> write_loop(const std::function<void(double)>& observe) {
+        bool closed = false;
+        while (!closed) {
+            auto next = take(closed);
+            if (next) {
+                co_await write_one(*next, observe);
+            } else if (!closed) {
+                wake_.expires_at(asio::steady_timer::time_point::max());
+                co_await wake_.async_wait(kTuple);
+            }
+        }
+    }
+
+    // Reads one message and hands it to `read`; false once the socket closed.
+    asio::awaitable<bool> read_one(beast::flat_buffer& buffer,
+                                   const std::function<void(std::string_view)>& read) {
+        auto [error, bytes] = co_await stream_.async_read(buffer, kTuple);
+        if (error) co_return false;
+        const auto data = buffer.data();
+        read(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        buffer.consume(buffer.size());
+        co_return true;
+    }
+
+    // On the socket's loop: closes the TCP connection, which ends its reads and writes.
+    void abort() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
+                                                           ignored);
+        beast::get_lowest_layer(stream_).socket().close(ignored);
+        wake_.cancel();
+    }
+
+private:
+    struct Queued {
+        std::string frame;
+        SteadyTime since;
+    };
+
+    // The next frame to write, if any; `closed` once the socket closed.
+    std::optional<Queued> take(bool& closed) {
+        std::lock_guard lock(mutex_);
+        closed = closed_;
+        if (closed_ || outbox_.empty()) return std::nullopt;
+        auto next = std::move(outbox_.front());
+        outbox_.pop_front();
+        return next;
+    }
+
+    asio::awaitable<void> write_one(const Queued& next,
+                                    const std::function<void(double)>& observe) {
+        stream_.text(true);
+        auto [error, written] = co_await stream_.async_write(asio::buffer(next.frame), kTuple);
+        {
+            std::lock_guard lock(mutex_);
+            queued_bytes_ -= std::min(queued_bytes_, next.frame.size());
+        }
+        if (error) abort();
+        if (!error && next.since != SteadyTime{}) {
+            observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - next.since)
+                        .count());
+        }
+    }
+
+    const std::uint64_t id_;
+    websocket::stream<beast::tcp_stream> stream_;
+    asio::steady_timer wake_;
+    std::mutex mutex_;
+    std::deque<Queued> outbox_;
+    std::size_t queued_bytes_ = 0;
+    bool closed_ = false;
+};
+
+struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
+    struct Subscription {
+        std::string uuid;
+        Topic topic;
+    };
+    // A socket's subscriptions, kept for queue_ttl after it closed so that the changes it
+    // would have seen are still reloaded into the replay queue.
+    struct Client {
+        std::shared_ptr<Socket> socket;  // null once closed
+        std::vector<Subscription> subscriptions;
+        SteadyTime closed_at{};
+    };
+    // A pushed object, kept queue_ttl for `since`.
+    struct Pushed {
+        double unix_time = 0;
+        SteadyTime steady_time{};
+        std::string path;
+        const char* type = "UPDATE";
+        UiResource resource = UiResource::runs;
+        std::shared_ptr<const UiRow> row;
+        std::shared_ptr<const std::string> data;
+    };
+    struct PendingChange {
+        RowChange change;
+        SteadyTime arrived;
+    };
+
+    HubContext context;
+    HubOptions options;
+    std::optional<asio::any_io_executor> executor;  // set once, before `started`
+    std::atomic<bool> started{false};
+    std::atomic<bool> stopping{false};
+    std::atomic<std::int64_t> live_sockets{0};
+    std::atomic<std::uint64_t> next_id{1};
+
+    // Every open socket, for stop(): touched from the sockets' loops.
+    std::mutex sockets_mutex;
+    std::map<std::uint64_t, std::weak_ptr<Socket>> sockets;
+
+    // The rest lives on the hub's loop.
+    std::map<std::uint64_t, Client> clients;
+    std::deque<Pushed> replay;
+    std::deque<PendingChange> pending;
+    bool processing = false;
+    std::set<Keys> watched_tasks;
+    std::set<Keys> watched_runs;
+    std::unique_ptr<asio::steady_timer> monitor_timer;
+
+    mutable std::mutex stats_mutex;
+    HubStats counters;
+
+    Impl(HubContext c, HubOptions o) : context(std::move(c)), options(o) {}
+
+    void observe_latency(double seconds) {
+        std::lock_guard lock(stats_mutex);
+        for (std::size_t i = 0; i < HubStats::kLatencyBuckets.size(); ++i) {
+            if (seconds <= HubStats::kLatencyBuckets[i]) ++counters.latency_buckets[i];
+        }
+        ++counters.latency_count;
+        counters.latency_sum += seconds;
+    }
+
+    void count_dropped() {
+        std::lock_guard lock(stats_mutex);
+        ++counters.dropped;
+    }
+
+    // --- changes, on the hub's loop ---
+
+    void accept_change(RowChange change) {
+        if (stopping || !started.load(std::memory_order_acquire)) return;
+        asio::post(*executor, [self = shared_from_this(), change = std::move(change),
+                               arrived = std::chrono::steady_clock::now()]() mutable {
+            self->pending.push_back({std::move(change), arrived});
+            if (self->processing) return;
+            self->processing = true;
+            asio::co_spawn(*self->executor, self->process_pending(), asio::detached);
+        });
+    }
+
+    // One change at a time, so that frames keep the order of the changes.
+    asio::awaitable<void> process_pending() {
+        auto self = shared_from_this();
+        while (!pending.empty() && !stopping) {
+            auto next = std::move(pending.front());
+            pending.pop_front();
+            for (auto& broadcast : fan_out(next.change)) co_await push(broadcast, next.arrived);
+        }
+        pending.clear();
+        processing = false;
+    }
+
+    // What a change shows to subscribers, and whom the monitors watch.
+    std::vector<Broadcast> fan_out(const RowChange& change) {
+        std::vector<Broadcast> out;
+        const char* type = type_name(change.operation);
+        if (change.operation == RowChange::Operation::remove) return out;  // nothing to reload
+        Keys keys{change.flow_id, change.run_number.value_or(0), change.step_name.value_or(""),
+                  change.task_id.value_or(0)};
+        const bool has_task = change.run_number && change.step_name && change.task_id;
+        switch (change.table) {
+            case RowChange::Table::flows:
+                out.push_back({UiListQuery{.resource = UiResource::flows,
+                                           .scope = {.flow_id = change.flow_id}},
+                               type,
+                               {"/flows", "/flows/" + change.flow_id}});
+                break;
+            case RowChange::Table::runs:
+                // Run updates are heartbeats and tag changes, which the reference does not
+                // push either: the runs' statuses follow their tasks and `end` step.
+                if (!change.run_number || change.operation != RowChange::Operation::insert) break;
+                out.push_back(run_broadcast(keys, type));
+                watched_runs.insert(Keys{keys.flow_id, keys.run_number, "", 0});
+                break;
+            case RowChange::Table::steps:
+                if (!change.run_number || !change.step_name) break;
+                out.push_back({UiListQuery{.resource = UiResource::steps,
+                                           .scope = {.flow_id = change.flow_id,
+                                                     .run = ObjectKey::number(keys.run_number),
+                                                     .step_name = keys.step_name}},
+                               type,
+                               {keys.run_path() + "/steps", keys.step_path()}});
+                break;
+            case RowChange::Table::tasks:
+                // Task updates are heartbeats: the monitors notice the tasks that stop.
+                if (!has_task || change.operation != RowChange::Operation::insert) break;
+                out.push_back(task_broadcast(keys, "INSERT", std::nullopt));
+                out.push_back(run_broadcast(keys, "UPDATE"));
+                watched_tasks.insert(keys);
+                break;
+            case RowChange::Table::metadata:
+                metadata_fan_out(change, keys, out);
+                break;
+            case RowChange::Table::artifacts: {
+                if (!has_task || !change.name) break;
+                UiListQuery query{.resource = UiResource::artifacts, .scope = keys.task_scope()};
+                query.filters.push_back(Filter{"name", FilterOp::eq, {*change.name}});
+                if (change.attempt_id) {
+                    query.filters.push_back(
+                        Filter{"attempt_id", FilterOp::eq, {std::to_string(*change.attempt_id)}});
+                }
+                out.push_back({std::move(query),
+                               "INSERT",
+                               {keys.run_path() + "/artifacts", keys.step_path() + "/artifacts",
+                                keys.task_path() + "/artifacts"}});
+                break;
+            }
+        }
+        return out;
+    }
+
+    void metadata_fan_out(const RowChange& change, const Keys& keys, std::vector<Broadcast>& out) {
+        if (!change.run_number || !change.step_name || !change.task_id || !change.field_name)
+            return;
+        UiListQuery query{
+            .resource = UiResource::metadata, .scope = keys.task_scope(), .order = {{"id", true}}};
+        query.filters.push_back(Filter{"field_name", FilterOp::eq, {*change.field_name}});
+        if (change.value) query.filters.push_back(Filter{"value", FilterOp::eq, {*change.value}});
+        out.push_back({std::move(query),
+                       "INSERT",
+                       {keys.run_path() + "/metadata", keys.task_path() + "/metadata"}});
+        if (*change.field_name == "attempt") {
+            // A retry is a new row of the task lists.
+            const auto attempt = whole_number(change.value.value_or("")).value_or(0);
+            out.push_back(task_broadcast(keys, attempt > 0 ? "INSERT" : "UPDATE", attempt));
+            watched_tasks.insert(keys);
+        } else if (*change.field_name == "attempt_ok") {
+            out.push_back(task_broadcast(keys, "UPDATE", attempt_of(change.tags)));
+            watched_tasks.erase(keys);
+            if (keys.step_name == "end") {
+                out.push_back(run_broadcast(keys, "UPDATE"));
+                watched_runs.erase(Keys{keys.flow_id, keys.run_number, "", 0});
+            }
+        }
+    }
+
+    bool interested(const std::vector<std::string>& paths) {
+        for (const auto& [id, client] : clients) {
+            for (const auto& subscription : client.subscriptions) {
+                for (const auto& path : paths) {
+                    if (subscription.topic.path == path) return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    asio::awaitable<void> push(Broadcast& broadcast, SteadyTime arrived) {
+        if (!interested(broadcast.paths)) co_return;
+        broadcast.query.clock = context.status_clock();
+        broadcast.query.limit = 1;
+        auto rows = co_await context.reader.ui_list(broadcast.query);
+        if (!rows) {
+            spdlog::warn("realtime: cannot reload a changed row: {}", rows.error().message);
+            co_return;
+        }
+        if (rows->empty()) co_return;
+        publish(broadcast.type, broadcast.paths, broadcast.query.resource,
+                std::make_shared<const UiRow>(std::move(rows->front())), arrived);
+    }
+
+    void publish(const char* type, const std::vector<std::string>& paths, UiResource resource,
+                 std::shared_ptr<const UiRow> row, SteadyTime arrived) {
+        auto data = std::make_shared<std::string>();
+        context.write_row(*data, resource, *row);
+        {
+            std::lock_guard lock(stats_mutex);
+            ++counters.events;
+        }
+        const double now = unix_seconds();
+        for (const auto& path : paths) {
+            replay.push_back({now, arrived, path, type, resource, row, data});
+            for (auto& [id, client] : clients) {
+                if (!client.socket) continue;
+                for (const auto& subscription : client.subscriptions) {
+                    if (subscription.topic.path != path) continue;
+                    if (!row_matches(resource, *row, subscription.topic.filters,
+                                     subscription.topic.tag_filters))
+                        continue;
+                    send(client, frame(type, subscription.uuid, path, *data), arrived);
+                }
+            }
+        }
+        expire(std::chrono::steady_clock::now());
+    }
+
+    static std::string frame(const char* type, const std::string& uuid, const std::string& path,
+                             const std::string& data) {
+        std::string out;
+        out.reserve(data.size() + uuid.size() + path.size() + 64);
+        out += R"({"type": ")";
+        out += type;
+        out += R"(", "uuid": )";
+        out += quoted(uuid);
+        out += R"(, "resource": )";
+        out += quoted(path);
+        out += R"(, "data": )";
+        out += data;
+        out += '}';
+        return out;
+    }
+
+    void send(Client& client, std::string text, SteadyTime since) {
+        if (!client.socket->send(std::move(text), since, options.send_queue_bytes)) {
+            spdlog::warn("realtime: socket {} reads too slowly, dropped", client.socket->id());
+            count_dropped();
+        }
+    }
+
+    void expire(SteadyTime now) {
+        while (!replay.empty() && now - replay.front().steady_time > options.queue_ttl)
+            replay.pop_front();
+        std::erase_if(clients, [&](const auto& entry) {
+            return !entry.second.socket && now - entry.second.closed_at > options.queue_ttl;
+        });
+    }
+
+    // --- sockets' requests, on the hub's loop ---
+
+    void subscribe(std::uint64_t id, std::string uuid, Topic topic, std::optional<double> since) {
+        auto found = clients.find(id);
+        if (found == clients.end() || !found->second.socket) return;
+        auto& client = found->second;
+        std::erase_if(client.subscriptions,
+                      [&](const Subscription& subscription) { return subscription.uuid == uuid; });
+        if (client.subscriptions.size() >= options.max_subscriptions) {
+            spdlog::warn("realtime: socket {} has {} subscriptions, ignoring another", id,
+                         client.subscriptions.size());
+            return;
+        }
+        client.subscriptions.push_back({uuid, std::move(topic)});
+        if (!since) return;
+        const auto& subscription = client.subscriptions.back();
+        for (const auto& pushed : replay) {
+            if (pushed.unix_time < *since || pushed.path != subscription.topic.path) continue;
+            if (!row_matches(pushed.resource, *pushed.row, subscription.topic.filters,
+                             subscription.topic.tag_filters))
+                continue;
+            send(client, frame(pushed.type, uuid, pushed.path, *pushed.data), SteadyTime{});
+        }
+    }
+
+    void unsubscribe(std::uint64_t id, const std::string& uuid) {
+        auto found = clients.find(id);
+        if (found == clients.end()) return;
+        std::erase_if(found->second.subscriptions,
+                      [&](const Subscription& subscription) { return subscription.uuid == uuid; });
+    }
+
+    void on_hub(std::function<void(Impl&)> work) {
+        if (!started.load(std::memory_order_acquire)) return;
+        asio::post(*executor, [self = shared_from_this(), work = std::move(work)] { work(*self); });
+    }
+
+    // A frame from the client: SUBSCRIBE, UNSUBSCRIBE or __ping__; anything else is ignored.
+    void read_message(Socket& socket, std::string_view text) {
+        if (text == "__ping__") {
+            // Through the hub, so that it follows the replays of the subscriptions before
+            // it; untimed, as the latency histogram is about changes.
+            on_hub([self = socket.shared_from_this()](Impl& hub) {
+                self->send("__pong__", SteadyTime{}, hub.options.send_queue_bytes);
+            });
+            return;
+        }
+        boost::system::error_code error;
+        auto parsed = json::parse(text, error);
+        if (error || !parsed.is_object()) return;
+        const auto& message = parsed.as_object();
+        const auto* type = message.if_contains("type");
+        const auto* uuid = message.if_contains("uuid");
+        if (!type || !type->is_string() || !uuid || !uuid->is_string()) return;
+        const std::uint64_t id = socket.id();
+        std::string key(uuid->as_string());
+        if (type->as_string() == "UNSUBSCRIBE") {
+            on_hub([id, key](Impl& hub) { hub.unsubscribe(id, key); });
+            return;
+        }
+        if (type->as_string() != "SUBSCRIBE") return;
+        const auto* resource = message.if_contains("resource");
+        if (!resource || !resource->is_string()) return;
+        auto topic = context.parse_topic(resource->as_string());
+        if (!topic) return;
+        auto since = since_of(message.if_contains("since"));
+        on_hub([id, key, topic = std::move(*topic), since](Impl& hub) mutable {
+            hub.subscribe(id, key, std::move(topic), since);
+        });
+    }
+
+    void start_writing(const std::shared_ptr<Socket>& socket) {
+        asio::co_spawn(
+            socket->executor(),
+            [socket, observe = latency_observer()]() -> asio::awaitable<void> {
+                co_await socket->write_loop(observe);
+            },
+            asio::detached);
+    }
+
+    std::function<void(std::string_view)> reader_for(const std::shared_ptr<Socket>& socket) {
+        return [this, socket](std::string_view text) { read_message(*socket, text); };
+    }
+
+    std::function<void(double)> latency_observer() {
+        return [self = shared_from_this()](double seconds) { self->observe_latency(seconds); };
+    }
+
+    void socket_opened(const std::shared_ptr<Socket>& socket) {
+        on_hub([socket](Impl& hub) { hub.clients[socket->id()].socket = socket; });
+    }
+
+    void socket_closed(std::uint64_t id) {
+        on_hub([id](Impl& hub) {
+            auto found = hub.clients.find(id);
+            if (found == hub.clients.end()) return;
+            found->second.socket = nullptr;
+            found->second.closed_at = std::chrono::steady_clock::now();
+        });
+    }
+
+    // Arguments of a co_await's operand are named objects: GCC 12 destroys temporaries
+    // there twice.
+    asio::awaitable<void> serve(asio::ip::tcp::socket tcp, std::string target,
+                                std::vector<std::pair<std::string, std::string>> headers) {
+        auto socket = std::make_shared<Socket>(std::move(tcp), next_id++);
+        socket->configure(options.idle_timeout);
+        const auto upgrade = upgrade_request(target, headers);
+        const bool accepted = co_await socket->accept(upgrade);
+        if (!accepted) co_return;
+        co_await run(socket);
+    }
+
+    static boost::beast::http::request<boost::beast::http::empty_body> upgrade_request(
+        const std::string& target,
+        const std::vector<std::pair<std::string, std::string>>& headers) {
+        namespace bhttp = boost::beast::http;
+        bhttp::request<bhttp::empty_body> upgrade{bhttp::verb::get, target, 11};
+        for (const auto& [name, value] : headers) upgrade.insert(name, value);
+        return upgrade;
+    }
+
+    asio::awaitable<void> run(const std::shared_ptr<Socket>& socket) {
+        opened(socket);
+        beast::flat_buffer buffer;
+        const auto read = reader_for(socket);
+        bool open = true;
+        while (open) open = co_await socket->read_one(buffer, read);
+        closed(*socket);
+    }
+
+    void opened(const std::shared_ptr<Socket>& socket) {
+        ++live_sockets;
+        {
+            std::lock_guard lock(sockets_mutex);
+            sockets[socket->id()] = socket;
+        }
+        socket_opened(socket);
+        start_writing(socket);
+        if (stopping) socket->close();
+    }
+
+    void closed(Socket& socket) {
+        socket.abort();
+        --live_sockets;
+        {
+            std::lock_guard lock(sockets_mutex);
+            sockets.erase(socket.id());
+        }
+        socket_closed(socket.id());
+    }
+
+    // --- heartbeat monitors, on the hub's loop ---
+
+    asio::awaitable<void> monitor_loop() {
+        auto self = shared_from_this();
+        while (!stopping) {
+            monitor_timer->expires_after(options.monitor_interval);
+            auto [error] = co_await monitor_timer->async_wait(kTuple);
+            if (error || stopping) co_return;
+            co_await check_watched(watched_runs, UiResource::runs);
+            co_await check_watched(watched_tasks, UiResource::tasks);
+        }
+    }
+
+    // Pushes the watched runs or tasks that failed since, and forgets those that ended.
+    asio::awaitable<void> check_watched(std::set<Keys>& watched, UiResource resource) {
+        const auto status_column = [&] {
+            const auto columns = ui_columns(resource);
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+                if (columns[i].name == "status") return i;
+            }
+            return columns.size();
+        }();
+        const std::vector<Keys> keys(watched.begin(), watched.end());
+        for (const auto& key : keys) {
+            if (!stopping) co_await check_one(watched, key, resource, status_column);
+        }
+    }
+
+    asio::awaitable<void> check_one(std::set<Keys>& watched, const Keys& key, UiResource resource,
+                                    std::size_t status_column) {
+        Broadcast broadcast = resource == UiResource::runs
+                                  ? run_broadcast(key, "UPDATE")
+                                  : task_broadcast(key, "UPDATE", std::nullopt);
+        broadcast.query.clock = context.status_clock();
+        broadcast.query.limit = 1;
+        auto rows = co_await context.reader.ui_list(broadcast.query);
+        if (!rows || rows->empty()) co_return;
+        const auto status = rows->front().at(status_column);
+        if (status == "running" || status == "pending") co_return;
+        watched.erase(key);
+        if (status == "failed" && interested(broadcast.paths)) {
+            publish("UPDATE", broadcast.paths, resource,
+                    std::make_shared<const UiRow>(std::move(rows->front())),
+                    std::chrono::steady_clock::now());
+        }
+    }
+};
+
+Hub::Hub(HubContext context, HubOptions options)
+    : impl_(std::make_shared<Impl>(std::move(context), options)) {}
+
+Hub::~Hub() {
+    stop();
+}
+
+void Hub::start(asio::any_io_executor executor) {
+    impl_->executor = executor;
+    impl_->monitor_timer = std::make_unique<asio::steady_timer>(executor);
+    asio::co_spawn(executor, impl_->monitor_loop(), asio::detached);
+    impl_->started.store(true, std::memory_order_release);
+}
+
+void Hub::stop() {
+    if (impl_->stopping.exchange(true)) return;
+    std::vector<std::shared_ptr<Socket>> open;
+    {
+        std::lock_guard lock(impl_->sockets_mutex);
+        for (auto& [id, socket] : impl_->sockets) {
+            if (auto alive = socket.lock()) open.push_back(std::move(alive));
+        }
+    }
+    for (auto& socket : open) socket->close();
+    impl_->on_hub([](Impl& hub) {
+        if (hub.monitor_timer) hub.monitor_timer->cancel();
+    });
+}
+
+ChangeSink Hub::sink() {
+    return [weak = std::weak_ptr<Impl>(impl_)](RowChange change) {
+        if (auto hub = weak.lock()) hub->accept_change(std::move(change));
+    };
+}
+
+bool Hub::accepting() const {
+    return impl_->started.load(std::memory_order_acquire) && !impl_->stopping &&
+           impl_->live_sockets.load() < static_cast<std::int64_t>(impl_->options.max_sockets);
+}
+
+asio::awaitable<void> Hub::serve(asio::ip::tcp::socket socket, std::string target,
+                                 std::vector<std::pair<std::string, std::string>> headers) {
+    return impl_->serve(std::move(socket), std::move(target), std::move(headers));
+}
+
+HubStats Hub::stats() const {
+    std::lock_guard lock(impl_->stats_mutex);
+    HubStats stats = impl_->counters;
+    stats.connections = impl_->live_sockets.load();
+    return stats;
+}
+
+}  // namespace mf::realtime

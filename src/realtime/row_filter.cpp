@@ -1,0 +1,142 @@
+#include "realtime/row_filter.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mf::realtime {
+namespace {
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return value;
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// SQL LIKE: % any run of characters, _ one character.
+bool like(std::string_view text, std::string_view pattern) {
+    if (pattern.empty()) return text.empty();
+    if (pattern.front() == '%') {
+        for (std::size_t skip = 0; skip <= text.size(); ++skip) {
+            if (like(text.substr(skip), pattern.substr(1))) return true;
+        }
+        return false;
+    }
+    if (text.empty()) return false;
+    if (pattern.front() != '_' && pattern.front() != text.front()) return false;
+    return like(text.substr(1), pattern.substr(1));
+}
+
+template <class T>
+bool compare(FilterOp op, const T& cell, const T& value) {
+    switch (op) {
+        case FilterOp::eq:
+        case FilterOp::is:
+            return cell == value;
+        case FilterOp::ne:
+            return cell != value;
+        case FilterOp::lt:
+            return cell < value;
+        case FilterOp::le:
+            return cell <= value;
+        case FilterOp::gt:
+            return cell > value;
+        case FilterOp::ge:
+            return cell >= value;
+        default:
+            return false;
+    }
+}
+
+bool value_matches(FilterOp op, UiColumnKind kind, const std::optional<std::string>& cell,
+                   const std::optional<std::string>& value) {
+    if (!value) {
+        if (op == FilterOp::eq || op == FilterOp::is) return !cell;
+        if (op == FilterOp::ne) return cell.has_value();
+        return false;
+    }
+    if (!cell) return false;
+    switch (op) {
+        case FilterOp::co:
+            return lower(*cell).find(lower(*value)) != std::string::npos;
+        case FilterOp::sw:
+            return lower(*cell).starts_with(lower(*value));
+        case FilterOp::ew:
+            return lower(*cell).ends_with(lower(*value));
+        case FilterOp::li:
+            return like(lower(*cell), lower(*value));
+        default:
+            break;
+    }
+    if (kind == UiColumnKind::integer) {
+        const auto cell_number = whole_number(*cell);
+        const auto number = whole_number(*value);
+        if (!cell_number || !number) return false;
+        return compare(op, *cell_number, *number);
+    }
+    return compare(op, *cell, *value);
+}
+
+std::vector<std::string> tags_of(UiResource resource, const UiRow& row) {
+    std::vector<std::string> tags;
+    const auto columns = ui_columns(resource);
+    for (std::size_t i = 0; i < columns.size() && i < row.size(); ++i) {
+        if ((columns[i].name != "tags" && columns[i].name != "system_tags") || !row[i]) continue;
+        boost::system::error_code error;
+        auto parsed = boost::json::parse(*row[i], error);
+        if (error || !parsed.is_array()) continue;
+        for (const auto& tag : parsed.as_array()) {
+            if (tag.is_string()) tags.emplace_back(tag.as_string());
+        }
+    }
+    return tags;
+}
+
+bool tags_match(const TagFilter& filter, const std::vector<std::string>& tags) {
+    const auto has = [&](const std::string& wanted) {
+        if (filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::any)
+            return std::find(tags.begin(), tags.end(), wanted) != tags.end();
+        return std::any_of(tags.begin(), tags.end(), [&](const std::string& tag) {
+            return tag.find(wanted) != std::string::npos;
+        });
+    };
+    if (filter.mode == TagFilter::Mode::all || filter.mode == TagFilter::Mode::likeall)
+        return std::all_of(filter.values.begin(), filter.values.end(), has);
+    return std::any_of(filter.values.begin(), filter.values.end(), has);
+}
+
+}  // namespace
+
+bool row_matches(UiResource resource, const UiRow& row, const std::vector<Filter>& filters,
+                 const std::vector<TagFilter>& tag_filters) {
+    const auto columns = ui_columns(resource);
+    for (const auto& filter : filters) {
+        std::size_t index = 0;
+        while (index < columns.size() && columns[index].name != filter.field) ++index;
+        if (index >= columns.size() || index >= row.size()) continue;
+        const bool any =
+            std::any_of(filter.values.begin(), filter.values.end(), [&](const auto& v) {
+                return value_matches(filter.op, columns[index].kind, row[index], v);
+            });
+        if (!any) return false;
+    }
+    if (tag_filters.empty()) return true;
+    const auto tags = tags_of(resource, row);
+    return std::all_of(tag_filters.begin(), tag_filters.end(),
+                       [&](const TagFilter& filter) { return tags_match(filter, tags); });
+}
+
+}  // namespace mf::realtime

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <vector>
+
+#include "model/query.hpp"
+#include "store/ui_reader.hpp"
+
+namespace mf::realtime {
+
+// Whether a row of `resource` passes the filters of a subscription, as the same filters
+// select rows of a list: values of one filter OR-ed, filters AND-ed; integer columns compare
+// as numbers (a value that is not a number matches nothing), others as text; `co`, `sw`,
+// `ew` and `li` ignore case; a null value stands for no value. Tag filters look at tags and
+// system_tags together.
+bool row_matches(UiResource resource, const UiRow& row, const std::vector<Filter>& filters,
+                 const std::vector<TagFilter>& tag_filters);
+
+}  // namespace mf::realtime

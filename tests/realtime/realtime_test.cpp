@@ -1,0 +1,492 @@
+// The realtime websocket of the UI listener, through a real websocket client against the
+// real service, on each store: every resource kind with the object its GET route renders,
+// filters, replay with `since`, unsubscribe, ping/pong, keys on the upgrade, a slow reader
+// dropped while a fast one keeps up, the heartbeat monitor; on PostgreSQL, the changes of
+// another process and of plain SQL (flows, runs, steps and tasks, as the Python service
+// writes them).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "api/api_test_util.hpp"
+#include "realtime/ws_client.hpp"
+#include "store/postgres/pg_connection.hpp"
+#include "support/process.hpp"
+#include "support/test_database.hpp"
+#include "ui/ui_test_util.hpp"
+
+namespace mf::testing {
+namespace {
+
+namespace json = boost::json;
+using api::artifact_item;
+using api::metadata_item;
+
+constexpr std::int64_t kNowMs = 1'800'000'000'000;
+const std::string kRun = "/flows/F/runs/1";
+const std::string kTask = kRun + "/steps/start/tasks/1";
+
+TestServerOptions realtime_options() {
+    auto options = ui::ui_options();
+    options.manual_clock = true;
+    return options;
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The frames of one subscription.
+std::vector<json::object> of(const std::vector<json::object>& frames, const std::string& uuid) {
+    std::vector<json::object> mine;
+    for (const auto& frame : frames) {
+        if (frame.at("uuid").as_string() == uuid) mine.push_back(frame);
+    }
+    return mine;
+}
+
+class Realtime : public ::testing::Test {
+protected:
+    explicit Realtime(TestServerOptions options = realtime_options()) : server_(options) {
+        server_.clock().set_ms(kNowMs);
+    }
+
+    void post(const std::string& target, const json::value& body) {
+        auto response = api_.post(target, json::serialize(body));
+        ASSERT_EQ(response.status, 200u) << target << ": " << response.body;
+    }
+
+    void create_flow_and_run() {
+        post("/flows/F", json::object{{"user_name", "alice"}});
+        post("/flows/F/run", json::object{{"user_name", "alice"},
+                                          {"tags", json::array{"t1"}},
+                                          {"system_tags", json::array{"user:alice"}}});
+    }
+
+    // Flow F, run 1, step start, task 1 with its first attempt, an artifact.
+    void write_a_run() {
+        create_flow_and_run();
+        post(kRun + "/steps/start/step", json::object{{"user_name", "alice"}});
+        post(kRun + "/steps/start/task", json::object{{"user_name", "alice"}});
+        post(kTask + "/metadata", json::array{metadata_item("attempt", "0", "attempt")});
+        post(kTask + "/artifact", json::array{artifact_item("x")});
+    }
+
+    json::value get_data(const std::string& target) {
+        auto response = ui_.get(target);
+        EXPECT_EQ(response.status, 200u) << target << ": " << response.body;
+        return response.json().as_object().at("data");
+    }
+
+    TestServer server_;
+    HttpClient api_ = server_.client();
+    HttpClient ui_ = server_.ui_client();
+};
+
+TEST_F(Realtime, EveryResourceKindGetsItsObjectAsItsGetRouteRendersIt) {
+    const std::map<std::string, std::string> subscriptions = {
+        {"flows", "/flows"},
+        {"flow", "/flows/F"},
+        {"runs", "/runs"},
+        {"flow-runs", "/flows/F/runs"},
+        {"run", kRun},
+        {"steps", kRun + "/steps"},
+        {"step", kRun + "/steps/start"},
+        {"tasks", kRun + "/tasks"},
+        {"step-tasks", kRun + "/steps/start/tasks"},
+        {"task", kTask},
+        {"attempts", kTask + "/attempts"},
+        {"run-metadata", kRun + "/metadata"},
+        {"task-metadata", kTask + "/metadata"},
+        {"run-artifacts", kRun + "/artifacts"},
+        {"step-artifacts", kRun + "/steps/start/artifacts"},
+        {"task-artifacts", kTask + "/artifacts"},
+    };
+    WsClient ws(server_.ui_port());
+    for (const auto& [uuid, resource] : subscriptions) ws.subscribe(uuid, resource);
+    EXPECT_TRUE(ws.sync().empty());
+    write_a_run();
+    auto frames = ws.until(
+        [](const json::object& frame) { return frame.at("uuid").as_string() == "task-artifacts"; });
+    for (auto& frame : ws.sync()) frames.push_back(frame);
+    for (const auto& [uuid, resource] : subscriptions) {
+        const auto mine = of(frames, uuid);
+        ASSERT_FALSE(mine.empty()) << uuid << " got nothing";
+        for (const auto& frame : mine) EXPECT_EQ(frame.at("resource").as_string(), resource);
+    }
+    EXPECT_EQ(of(frames, "flow").front().at("type").as_string(), "INSERT");
+    EXPECT_EQ(of(frames, "flow").back().at("data"), get_data("/flows/F"));
+    // The run is inserted, then updated by its new task.
+    const auto run = of(frames, "run");
+    EXPECT_EQ(run.front().at("type").as_string(), "INSERT");
+    EXPECT_EQ(run.back().at("type").as_string(), "UPDATE");
+    EXPECT_EQ(run.back().at("data"), get_data(kRun));
+    EXPECT_EQ(run.back().at("data").at("status").as_string(), "running");
+    EXPECT_EQ(of(frames, "step").back().at("data"), get_data(kRun + "/steps/start"));
+    EXPECT_EQ(of(frames, "task").back().at("data"), get_data(kTask));
+    EXPECT_EQ(of(frames, "task-metadata").back().at("data"),
+              get_data(kTask + "/metadata").as_array().front());
+    EXPECT_EQ(of(frames, "task-artifacts").back().at("data"),
+              get_data(kTask + "/artifacts").as_array().front());
+}
+
+// The keys of an object, in order.
+std::vector<std::string> keys_of(const json::object& object) {
+    std::vector<std::string> keys;
+    for (const auto& entry : object) keys.emplace_back(entry.key());
+    return keys;
+}
+
+TEST_F(Realtime, FramesHaveTheKeysOfTheReferencesInTheirOrder) {
+    std::ifstream file(std::string(MF_TEST_FIXTURES) + "/ui-ws-frames.jsonl");
+    std::map<std::string, json::object> recorded;  // by the resource's last segment
+    for (std::string line; std::getline(file, line);) {
+        auto frame = json::parse(line).as_object().at("json").as_object();
+        std::string resource(frame.at("resource").as_string());
+        recorded[resource.substr(resource.rfind('/') + 1)] = frame;
+    }
+    ASSERT_EQ(recorded.size(), 6u);
+    WsClient ws(server_.ui_port());
+    for (const auto& [kind, frame] : recorded) {
+        ws.subscribe(kind, kind == "flows" || kind == "runs"    ? "/" + kind
+                           : kind == "steps" || kind == "tasks" ? kRun + "/" + kind
+                                                                : kTask + "/" + kind);
+    }
+    ws.sync();
+    write_a_run();
+    auto frames = ws.until(
+        [](const json::object& frame) { return frame.at("uuid").as_string() == "artifacts"; });
+    for (const auto& [kind, expected] : recorded) {
+        const auto mine = of(frames, kind);
+        ASSERT_FALSE(mine.empty()) << kind;
+        EXPECT_EQ(keys_of(mine.front()), keys_of(expected)) << kind;
+        auto expected_data = keys_of(expected.at("data").as_object());
+        // The reference adds the artifact's value, read from the datastore.
+        std::erase(expected_data, "content");
+        EXPECT_EQ(keys_of(mine.front().at("data").as_object()), expected_data) << kind;
+    }
+}
+
+TEST_F(Realtime, RetriesAreNewRowsAndTheEndStepFinishesTheRun) {
+    write_a_run();
+    WsClient ws(server_.ui_port());
+    ws.subscribe("tasks", kRun + "/tasks");
+    ws.subscribe("run", kRun);
+    ws.sync();
+    post(kTask + "/metadata", json::array{metadata_item("attempt", "1", "attempt", 1)});
+    auto retry =
+        ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "tasks"; });
+    EXPECT_EQ(retry.back().at("type").as_string(), "INSERT");
+    EXPECT_EQ(retry.back().at("data").at("attempt_id"), json::value(1));
+    post(kRun + "/steps/end/step", json::object{{"user_name", "alice"}});
+    post(kRun + "/steps/end/task", json::object{{"user_name", "alice"}});
+    post(kRun + "/steps/end/tasks/2/metadata",
+         json::array{metadata_item("attempt_ok", "True", "internal_attempt_status")});
+    auto finished = ws.until([](const json::object& frame) {
+        return frame.at("uuid").as_string() == "run" &&
+               frame.at("data").at("status").as_string() == "completed";
+    });
+    EXPECT_EQ(finished.back().at("type").as_string(), "UPDATE");
+}
+
+TEST_F(Realtime, FiltersOfTheQuerySelectTheObjectsPushed) {
+    WsClient ws(server_.ui_port());
+    ws.subscribe("alice", "/runs?user_name=alice");
+    ws.subscribe("bob", "/runs?user_name=bob");
+    ws.subscribe("alice-or-bob", "/runs?user_name=bob,alice");
+    ws.subscribe("tag", "/runs?_tags=t1");
+    ws.subscribe("other-tag", "/runs?_tags=t2");
+    ws.subscribe("any-tag", "/runs?_tags:any=t2,user:alice");
+    ws.subscribe("like-tag", "/runs?_tags:likeany=ser:al");
+    ws.subscribe("newer", "/runs?ts_epoch%3Age=" + std::to_string(kNowMs - 1));
+    ws.subscribe("older", "/runs?ts_epoch:lt=" + std::to_string(kNowMs - 1));
+    ws.subscribe("flow-prefix", "/runs?flow_id:sw=f");
+    ws.subscribe("status", "/runs?status=failed");
+    ws.subscribe("other-status", "/runs?status=completed");
+    ws.subscribe("other-path", "/flows/G/runs");
+    ws.sync();
+    create_flow_and_run();
+    auto frames = ws.until(
+        [](const json::object& frame) { return frame.at("uuid").as_string() == "status"; });
+    for (auto& frame : ws.sync()) frames.push_back(frame);
+    std::set<std::string> got;
+    for (const auto& frame : frames) got.insert(std::string(frame.at("uuid").as_string()));
+    ws.subscribe("marker", "/runs");
+    post("/flows/F/run", json::object{{"user_name", "carol"}});
+    for (const auto& frame : ws.until(
+             [](const json::object& frame) { return frame.at("uuid").as_string() == "marker"; })) {
+        got.insert(std::string(frame.at("uuid").as_string()));
+    }
+    for (const auto* uuid : {"alice", "alice-or-bob", "tag", "any-tag", "like-tag", "newer",
+                             "flow-prefix", "status"}) {
+        EXPECT_TRUE(got.count(uuid)) << uuid;
+    }
+    for (const auto* uuid : {"bob", "other-tag", "older", "other-status", "other-path"}) {
+        EXPECT_FALSE(got.count(uuid)) << uuid;
+    }
+}
+
+TEST_F(Realtime, SinceReplaysWhatWasPushedBefore) {
+    const double before = unix_now() - 1;
+    {
+        WsClient first(server_.ui_port());
+        first.subscribe("runs", "/runs");
+        first.sync();
+        create_flow_and_run();
+        first.until(
+            [](const json::object& frame) { return frame.at("uuid").as_string() == "runs"; });
+    }
+    WsClient again(server_.ui_port());
+    again.subscribe("as-number", "/runs", json::value(static_cast<std::int64_t>(before)));
+    again.subscribe("as-string", "/runs",
+                    json::value(std::to_string(static_cast<std::int64_t>(before))));
+    again.subscribe("future", "/runs", json::value(static_cast<std::int64_t>(unix_now() + 3600)));
+    again.subscribe("filtered-out", "/runs?user_name=bob", json::value(before));
+    again.subscribe("without", "/runs");
+    const auto frames = again.sync();
+    ASSERT_EQ(of(frames, "as-number").size(), 1u);
+    EXPECT_EQ(of(frames, "as-number").front().at("type").as_string(), "INSERT");
+    EXPECT_EQ(of(frames, "as-number").front().at("data").at("run_number"), json::value(1));
+    EXPECT_EQ(of(frames, "as-string").size(), 1u);
+    EXPECT_TRUE(of(frames, "future").empty());
+    EXPECT_TRUE(of(frames, "filtered-out").empty());
+    EXPECT_TRUE(of(frames, "without").empty());
+}
+
+TEST_F(Realtime, UnsubscribedAndMalformedMessagesGetNothing) {
+    WsClient ws(server_.ui_port());
+    ws.send("this is not json");
+    ws.send(R"({"type":"SUBSCRIBE","uuid":"missing-resource"})");
+    ws.send(R"({"type":"BOGUS","uuid":"x","resource":"/flows"})");
+    ws.subscribe("not-subscribable", "/flows/F/runs/1/logs");
+    ws.subscribe("gone", "/flows");
+    ws.unsubscribe("gone");
+    ws.subscribe("replaced", "/runs");
+    ws.subscribe("replaced", "/flows");
+    ws.subscribe("kept", "/flows");
+    EXPECT_TRUE(ws.sync().empty());
+    post("/flows/F", json::object{{"user_name", "alice"}});
+    post("/flows/F/run", json::object{{"user_name", "alice"}});
+    auto frames =
+        ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "kept"; });
+    for (auto& frame : ws.sync()) frames.push_back(frame);
+    EXPECT_TRUE(of(frames, "gone").empty());
+    EXPECT_TRUE(of(frames, "missing-resource").empty());
+    EXPECT_TRUE(of(frames, "x").empty());
+    for (const auto& frame : frames) EXPECT_EQ(frame.at("resource").as_string(), "/flows");
+}
+
+TEST_F(Realtime, PlainGetAnswers400AndMetricsCountSockets) {
+    auto plain = ui_.get("/ws");
+    EXPECT_EQ(plain.status, 400u);
+    WsClient ws(server_.ui_port());
+    ws.subscribe("flows", "/flows");
+    ws.sync();
+    post("/flows/F", json::object{{"user_name", "alice"}});
+    ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "flows"; });
+    const auto metrics = api_.get("/metrics").body;
+    EXPECT_NE(metrics.find("mf_ws_connections 1\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("mf_ws_events_total 1\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("mf_ws_event_to_frame_seconds_count 1\n"), std::string::npos) << metrics;
+}
+
+TEST(RealtimeAccess, TheUpgradeNeedsAKeyAsTheUiListener) {
+    auto options = realtime_options();
+    options.security.api_keys = "viewer:s3cret read-only";
+    TestServer server(options);
+    EXPECT_ANY_THROW(WsClient(server.ui_port()));
+    WsClient by_header(server.ui_port(), {{"x-api-key", "s3cret"}});
+    by_header.send("__ping__");
+    EXPECT_EQ(by_header.next().value_or(""), "__pong__");
+    // "any:s3cret" in base64.
+    WsClient by_basic(server.ui_port(), {{"authorization", "Basic YW55OnMzY3JldA=="}});
+    by_basic.send("__ping__");
+    EXPECT_EQ(by_basic.next().value_or(""), "__pong__");
+}
+
+TEST(RealtimeBackpressure, ASlowReaderIsDroppedWithoutDelayingAFastOne) {
+    ui::ScopedEnv small_queue("MF_UI_WS_SEND_QUEUE_BYTES", "1048576");
+    TestServer server(realtime_options());
+    HttpClient api = server.client();
+    ASSERT_EQ(api.post("/flows/F", "{}").status, 200u);
+    ASSERT_EQ(api.post("/flows/F/run", "{}").status, 200u);
+    ASSERT_EQ(api.post(kRun + "/steps/start/step", "{}").status, 200u);
+    ASSERT_EQ(api.post(kRun + "/steps/start/task", "{}").status, 200u);
+    WsClient slow(server.ui_port(), {}, 4096);
+    // Sixteen times the fast socket's frames, far beyond the send queue and the kernel's
+    // buffers; the fast socket's all fit its queue, however late its reader runs.
+    constexpr int kSlowSubscriptions = 16;
+    for (int i = 0; i < kSlowSubscriptions; ++i)
+        slow.subscribe("slow-" + std::to_string(i), kRun + "/artifacts");
+    slow.sync();
+    WsClient fast(server.ui_port());
+    fast.subscribe("fast", kRun + "/artifacts");
+    fast.sync();
+    constexpr int kBatches = 4;
+    constexpr int kPerBatch = 125;
+    const std::string last = "a" + std::to_string(kBatches * kPerBatch - 1);
+    // The fast socket is read while the writes go on, as a browser reads.
+    std::vector<json::object> frames;
+    std::thread fast_reader([&] {
+        frames = fast.until(
+            [&](const json::object& frame) {
+                return frame.at("data").at("name").as_string() == last;
+            },
+            std::chrono::seconds(60));
+    });
+    for (int batch = 0; batch < kBatches; ++batch) {
+        json::array artifacts;
+        for (int i = 0; i < kPerBatch; ++i) {
+            auto item = artifact_item("a" + std::to_string(batch * kPerBatch + i));
+            // Fields at their longest, for large frames.
+            for (const auto* field : {"location", "sha", "type", "content_type"})
+                item[field] = std::string(250, 'x');
+            artifacts.push_back(item);
+        }
+        EXPECT_EQ(api.post(kTask + "/artifact", json::serialize(artifacts)).status, 200u);
+    }
+    fast_reader.join();
+    EXPECT_EQ(frames.size(), static_cast<std::size_t>(kBatches * kPerBatch));
+    // The slow socket was closed: reading what it holds ends with the connection, not with
+    // a wait for more.
+    std::size_t slow_frames = 0;
+    while (slow.next(std::chrono::seconds(5))) ++slow_frames;
+    EXPECT_LT(slow_frames, static_cast<std::size_t>(kSlowSubscriptions * kBatches * kPerBatch));
+    EXPECT_NE(slow.last_error(), boost::asio::error::would_block) << slow.last_error().message();
+    EXPECT_NE(slow.last_error(), boost::asio::error::try_again) << slow.last_error().message();
+    EXPECT_NE(api.get("/metrics").body.find("mf_ws_dropped_total 1\n"), std::string::npos);
+}
+
+TEST(RealtimeMonitor, ATaskWhoseHeartbeatsStopIsPushedAsFailed) {
+    ui::ScopedEnv fast_monitor("MF_UI_HEARTBEAT_MONITOR_INTERVAL_MS", "200");
+    TestServer server(realtime_options());
+    server.clock().set_ms(kNowMs);
+    HttpClient api = server.client();
+    ASSERT_EQ(api.post("/flows/F", "{}").status, 200u);
+    ASSERT_EQ(api.post("/flows/F/run", "{}").status, 200u);
+    ASSERT_EQ(api.post(kRun + "/steps/start/step", "{}").status, 200u);
+    WsClient ws(server.ui_port());
+    ws.subscribe("task", kTask);
+    ws.sync();
+    ASSERT_EQ(api.post(kRun + "/steps/start/task", "{}").status, 200u);
+    ws.until([](const json::object& frame) { return frame.at("type").as_string() == "INSERT"; });
+    // Nothing while the heartbeat is fresh.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_TRUE(ws.sync().empty());
+    server.clock().set_ms(kNowMs + 120'000);
+    auto failed = ws.until([](const json::object& frame) {
+        return frame.at("data").at("status").as_string() == "failed";
+    });
+    EXPECT_EQ(failed.back().at("type").as_string(), "UPDATE");
+    EXPECT_EQ(failed.back().at("resource").as_string(), kTask);
+}
+
+// A websocket to a service in another process, which accepts them once its change feed
+// listens (before, the upgrade answers 503).
+void connect_when_accepting(std::optional<WsClient>& ws, std::uint16_t port) {
+    for (int attempt = 0; attempt < 100 && !ws; ++attempt) {
+        try {
+            ws.emplace(port);
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    ASSERT_TRUE(ws) << "the other process never accepted a websocket";
+}
+
+TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has one writing process";
+    TestServer first(realtime_options());
+    TempDir dir;
+    const auto api_port = free_port();
+    const auto ui_port = free_port();
+    ServiceProcess second({"serve", "--host", "127.0.0.1", "--port", std::to_string(api_port),
+                           "--ui-port", std::to_string(ui_port), "--migration-port",
+                           std::to_string(free_port()), "--database", first.database_url()},
+                          (dir.path() / "second.log").string());
+    ASSERT_TRUE(second.wait_until_serving(api_port)) << second.log();
+    std::optional<WsClient> ws;
+    connect_when_accepting(ws, ui_port);
+    ASSERT_TRUE(ws) << second.log();
+    ws->subscribe("flows", "/flows?flow_id=ThroughFirst,Direct");
+    ws->subscribe("flow", "/flows/ThroughFirst");
+    ws->sync();
+    HttpClient api = first.client();
+    ASSERT_EQ(
+        api.post("/flows/ThroughFirst", json::serialize(json::object{{"user_name", "ann"}})).status,
+        200u);
+    auto through =
+        ws->until([](const json::object& frame) { return frame.at("uuid").as_string() == "flow"; });
+    ASSERT_EQ(of(through, "flows").size(), 1u) << second.log();
+    EXPECT_EQ(of(through, "flows").front().at("type").as_string(), "INSERT");
+    EXPECT_EQ(of(through, "flows").front().at("data").at("user_name").as_string(), "ann");
+    pg::BlockingConnection sql(first.database_url());
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('Direct', 'sql', 1, '[]', '[]')");
+    auto direct = ws->until([](const json::object& frame) {
+        return frame.at("uuid").as_string() == "flows" &&
+               frame.at("data").at("flow_id").as_string() == "Direct";
+    });
+    EXPECT_EQ(direct.back().at("data").at("user_name").as_string(), "sql");
+}
+
+TEST(RealtimePostgres, ARunsStepsAndTasksWrittenInPlainSqlShow) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has one writing process";
+    TestServer server(realtime_options());
+    server.clock().set_ms(kNowMs);
+    // As the Python service writes them: rows straight into the tables, the triggers firing.
+    pg::BlockingConnection sql(server.database_url());
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('F', 'py', 1, '[]', '[]')");
+    const auto run = sql.execute(
+                            "INSERT INTO runs_v3 (flow_id, user_name, ts_epoch, tags, "
+                            "system_tags, last_heartbeat_ts) VALUES ('F', 'py', " +
+                            std::to_string(kNowMs) + ", '[]', '[\"user:py\"]', " +
+                            std::to_string(kNowMs / 1000) + ") RETURNING run_number")
+                         .int64(0, 0);
+    const std::string run_path = "/flows/F/runs/" + std::to_string(run);
+    WsClient ws(server.ui_port());
+    ws.subscribe("tasks", run_path + "/tasks");
+    ws.subscribe("steps", run_path + "/steps");
+    ws.subscribe("run", run_path);
+    ws.sync();
+    sql.execute(
+        "INSERT INTO steps_v3 (flow_id, run_number, step_name, user_name, ts_epoch, "
+        "tags, system_tags) VALUES ('F', " +
+        std::to_string(run) + ", 'start', 'py', " + std::to_string(kNowMs) + ", '[]', '[]')");
+    const auto task =
+        sql.execute(
+               "INSERT INTO tasks_v3 (flow_id, run_number, step_name, user_name, "
+               "ts_epoch, tags, system_tags, last_heartbeat_ts) VALUES ('F', " +
+               std::to_string(run) + ", 'start', 'py', " + std::to_string(kNowMs) +
+               ", '[]', '[]', " + std::to_string(kNowMs / 1000) + ") RETURNING task_id")
+            .int64(0, 0);
+    auto frames = ws.until([](const json::object& frame) {
+        return frame.at("uuid").as_string() == "run" && frame.at("type").as_string() == "UPDATE";
+    });
+    ASSERT_EQ(of(frames, "steps").size(), 1u);
+    EXPECT_EQ(of(frames, "steps").front().at("data").at("step_name").as_string(), "start");
+    const auto tasks = of(frames, "tasks");
+    ASSERT_EQ(tasks.size(), 1u);
+    const auto& inserted = tasks.front();
+    EXPECT_EQ(inserted.at("type").as_string(), "INSERT");
+    EXPECT_EQ(inserted.at("data").at("task_id"), json::value(task));
+    HttpClient ui = server.ui_client();
+    auto listed = ui.get(run_path + "/tasks").json().as_object().at("data").as_array();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(inserted.at("data"), listed.front());
+    EXPECT_EQ(of(frames, "run").back().at("data").at("status").as_string(), "running");
+}
+
+}  // namespace
+}  // namespace mf::testing
