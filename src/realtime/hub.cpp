@@ -72,14 +72,6 @@ std::int64_t attempt_of(const std::vector<std::string>& tags) {
     return 0;
 }
 
-std::optional<std::int64_t> whole_number(std::string_view text) {
-    std::int64_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
-
 // A SUBSCRIBE's `since`: unix seconds, as a number or a numeric string.
 std::optional<double> since_of(const json::value* since) {
     if (!since) return std::nullopt;

@@ -9,7 +9,6 @@
 #include <string_view>
 
 namespace mf::realtime {
-namespace {
 
 std::optional<std::int64_t> whole_number(std::string_view text) {
     std::int64_t value = 0;
@@ -18,6 +17,8 @@ std::optional<std::int64_t> whole_number(std::string_view text) {
         return std::nullopt;
     return value;
 }
+
+namespace {
 
 std::string lower(std::string_view text) {
     std::string out(text);
