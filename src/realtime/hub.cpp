@@ -314,11 +314,13 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         Topic topic;
     };
     // A socket's subscriptions, kept for queue_ttl after it closed so that the changes it
-    // would have seen are still reloaded into the replay queue.
+    // would have seen are still reloaded into the replay queue. The socket is not owned
+    // here: a closed socket must not outlive its own loop's work, or its stream's timers
+    // keep that loop, and the server's drain, waiting.
     struct Client {
-        std::shared_ptr<Socket> socket;  // null once closed
+        std::weak_ptr<Socket> socket;
         std::vector<Subscription> subscriptions;
-        SteadyTime closed_at{};
+        SteadyTime closed_at{};  // zero while open
     };
     // A pushed object, kept queue_ttl for `since`.
     struct Pushed {
@@ -521,13 +523,14 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         for (const auto& path : paths) {
             replay.push_back({now, arrived, path, type, resource, row, data});
             for (auto& [id, client] : clients) {
-                if (!client.socket) continue;
+                const auto socket = client.socket.lock();
+                if (!socket) continue;
                 for (const auto& subscription : client.subscriptions) {
                     if (subscription.topic.path != path) continue;
                     if (!row_matches(resource, *row, subscription.topic.filters,
                                      subscription.topic.tag_filters))
                         continue;
-                    send(client, frame(type, subscription.uuid, path, *data), arrived);
+                    send(*socket, frame(type, subscription.uuid, path, *data), arrived);
                 }
             }
         }
@@ -550,9 +553,9 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         return out;
     }
 
-    void send(Client& client, std::string text, SteadyTime since) {
-        if (!client.socket->send(std::move(text), since, options.send_queue_bytes)) {
-            spdlog::warn("realtime: socket {} reads too slowly, dropped", client.socket->id());
+    void send(Socket& socket, std::string text, SteadyTime since) {
+        if (!socket.send(std::move(text), since, options.send_queue_bytes)) {
+            spdlog::warn("realtime: socket {} reads too slowly, dropped", socket.id());
             count_dropped();
         }
     }
@@ -561,7 +564,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         while (!replay.empty() && now - replay.front().steady_time > options.queue_ttl)
             replay.pop_front();
         std::erase_if(clients, [&](const auto& entry) {
-            return !entry.second.socket && now - entry.second.closed_at > options.queue_ttl;
+            return entry.second.closed_at != SteadyTime{} &&
+                   now - entry.second.closed_at > options.queue_ttl;
         });
     }
 
@@ -569,8 +573,10 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
 
     void subscribe(std::uint64_t id, std::string uuid, Topic topic, std::optional<double> since) {
         auto found = clients.find(id);
-        if (found == clients.end() || !found->second.socket) return;
+        if (found == clients.end()) return;
         auto& client = found->second;
+        const auto socket = client.socket.lock();
+        if (!socket) return;
         std::erase_if(client.subscriptions,
                       [&](const Subscription& subscription) { return subscription.uuid == uuid; });
         if (client.subscriptions.size() >= options.max_subscriptions) {
@@ -586,7 +592,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
             if (!row_matches(pushed.resource, *pushed.row, subscription.topic.filters,
                              subscription.topic.tag_filters))
                 continue;
-            send(client, frame(pushed.type, uuid, pushed.path, *pushed.data), SteadyTime{});
+            send(*socket, frame(pushed.type, uuid, pushed.path, *pushed.data), SteadyTime{});
         }
     }
 
@@ -661,7 +667,6 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         on_hub([id](Impl& hub) {
             auto found = hub.clients.find(id);
             if (found == hub.clients.end()) return;
-            found->second.socket = nullptr;
             found->second.closed_at = std::chrono::steady_clock::now();
         });
     }
