@@ -1,8 +1,9 @@
 // The UI routes that read the flows' datastore, through the real server: the reference UI
 // backend's recorded exchanges for DAGs, parameters, logs, log downloads and cards
 // (tests/fixtures/ui) replayed over the datastore real flows wrote for them
-// (tests/fixtures/ui-datastore), on local disk and in S3; the errors when the datastore is
-// missing or out of reach; and which unknown paths get the UI's page.
+// (tests/fixtures/ui-datastore), on local disk and in S3 (with the recorded searches, over
+// S3); the errors when the datastore is missing or out of reach; and which unknown paths get
+// the UI's page.
 //
 // Compared as they are unless the case says otherwise: status, content type, and the body
 // (JSON field by field, links included; text byte for byte). Where we differ on purpose:
@@ -21,6 +22,7 @@
 
 #include "datastore/s3_test_server.hpp"
 #include "ui/json_difference.hpp"
+#include "ui/search_replay.hpp"
 #include "ui/ui_test_server.hpp"
 #include "ui/ui_test_util.hpp"
 
@@ -142,7 +144,8 @@ TEST(UiStorage, LocalDatastoreRoutesAnswerAsTheReference) {
     EXPECT_EQ(replay(server), kStorageExchanges);
 }
 
-TEST(UiStorage, S3DatastoreRoutesAnswerAsTheReference) {
+// The S3 server is slow to start: its test also opens the recorded searches.
+TEST(UiStorage, S3DatastoreRoutesAndSearchesAnswerAsTheReference) {
     datastore::testing::S3Server s3;
     ScopedEnv root(
         "METAFLOW_DATASTORE_SYSROOT_S3",
@@ -153,6 +156,7 @@ TEST(UiStorage, S3DatastoreRoutesAnswerAsTheReference) {
     ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
     UiTestServer server;
     EXPECT_EQ(replay(server), kStorageExchanges);
+    EXPECT_EQ(replay_recorded_searches(server.ui_port()), kRecordedSearches);
 }
 
 const char* const kRun = "/flows/AccParams_ui/runs/8";
@@ -318,7 +322,7 @@ TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
     for (const char* api :
          {"/flows/AccLinear_ui/runs/1/nope", "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/nope",
           "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/nope", "/flows/", "/metadata",
-          "/search/flows/AccLinear_ui/runs/1"}) {
+          "/search/flows/AccLinear_ui", "/search/flows/AccLinear_ui/runs/1/steps"}) {
         auto r = client.get(api);
         EXPECT_EQ(r.status, 404u) << api;
         EXPECT_EQ(r.body, "404: Not Found") << api;
