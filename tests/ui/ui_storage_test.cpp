@@ -221,6 +221,15 @@ TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     expect_internal_error(client.get(std::string(kRun) + "/parameters"),
                           "failed-to-get-parameters");
     expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
+    // A value search lists the artifact it could not read, with the reason.
+    const auto found =
+        open_search(server.ui_port(), "/search/flows/AccParams_ui/runs/8?key=message&value=x");
+    EXPECT_EQ(found.close_code, 1000);
+    const auto matches = matches_by_task(found.last_result());
+    ASSERT_EQ(matches.size(), 1u);
+    const auto& match = matches.begin()->second;
+    EXPECT_EQ(match.at("searchable"), false);
+    EXPECT_EQ(match.at("error").at("id"), "MetaflowS3Exception") << json::serialize(match);
 }
 
 // The value of a counter without labels on /metrics.
