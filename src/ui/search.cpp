@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/json_writer.hpp"
+#include "datastore/object_store.hpp"
 #include "realtime/websocket.hpp"
 #include "ui/realtime_route.hpp"
 #include "ui/resource_routes.hpp"
@@ -213,6 +214,12 @@ private:
             for (std::size_t i = 0; i < batch.size(); ++i)
                 add_value_match(batch[i], values[i], term);
             done = end;
+            // A datastore out of reach is asked once per search, not once per batch.
+            for (const auto& value : values) {
+                if (value || !datastore::out_of_reach(value.error())) continue;
+                for (; done < total; ++done) add_value_match((*rows)[done], value, term);
+                break;
+            }
             auto frame = progress_frame(static_cast<double>(done) / static_cast<double>(total));
             co_await send(std::move(frame));
         }
