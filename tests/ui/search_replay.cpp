@@ -3,23 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "realtime/ws_client.hpp"
+#include "ui/ui_test_util.hpp"
 
 namespace mf::testing {
 namespace {
 
 namespace json = boost::json;
-
-std::string read_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    EXPECT_TRUE(file) << "missing fixture " << path;
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
+using ui::read_text;
 
 std::vector<std::string> keys_of(const json::object& object) {
     std::vector<std::string> keys;

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -22,18 +21,9 @@ namespace mf::testing {
 namespace {
 
 namespace json = boost::json;
+using ui::kDatastoreParent;
+using ui::read_text;
 using ui::ScopedEnv;
-
-const std::filesystem::path kDatastoreParent =
-    std::filesystem::path(MF_TEST_FIXTURES) / "ui-datastore";
-
-std::string read_text(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    EXPECT_TRUE(file) << "missing fixture " << path;
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 // The searches over the local datastore and the trace's rows, on one server: each server
 // costs a database, and searches only read.

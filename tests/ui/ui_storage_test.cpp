@@ -33,18 +33,9 @@ namespace mf::testing {
 namespace {
 
 namespace json = boost::json;
+using ui::kDatastoreParent;
+using ui::read_text;
 using ui::ScopedEnv;
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    EXPECT_TRUE(file) << "missing fixture " << path;
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-const std::filesystem::path kDatastoreParent =
-    std::filesystem::path(MF_TEST_FIXTURES) / "ui-datastore";
 
 bool storage_exchange(const std::string& label) {
     static const std::set<std::string> kFamilies = {"dag",       "run-parameters", "logs-out",
