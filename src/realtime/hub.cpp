@@ -31,18 +31,6 @@ double unix_seconds() {
         .count();
 }
 
-std::vector<std::string_view> segments_of(std::string_view path) {
-    std::vector<std::string_view> segments;
-    if (path.empty() || path.front() != '/') return segments;
-    path.remove_prefix(1);
-    while (true) {
-        const auto slash = path.find('/');
-        segments.push_back(path.substr(0, slash));
-        if (slash == std::string_view::npos) return segments;
-        path.remove_prefix(slash + 1);
-    }
-}
-
 std::string quoted(std::string_view text) {
     return json::serialize(json::string(text));
 }
@@ -138,42 +126,6 @@ Broadcast task_broadcast(const Keys& keys, const char* type, std::optional<std::
 }
 
 }  // namespace
-
-std::optional<UiResource> resource_of_path(std::string_view path) {
-    const auto s = segments_of(path);
-    const auto is = [&](std::size_t i, std::string_view word) {
-        return i < s.size() && s[i] == word;
-    };
-    if (s.empty() || s.back().empty()) return std::nullopt;
-    if (s.size() == 1 && is(0, "flows")) return UiResource::flows;
-    if (s.size() == 1 && is(0, "runs")) return UiResource::runs;
-    if (!is(0, "flows")) return std::nullopt;
-    if (s.size() == 2) return UiResource::flows;
-    if (!is(2, "runs")) return std::nullopt;
-    if (s.size() <= 4) return UiResource::runs;
-    if (s.size() == 5) {
-        if (is(4, "steps")) return UiResource::steps;
-        if (is(4, "tasks")) return UiResource::tasks;
-        if (is(4, "metadata")) return UiResource::metadata;
-        if (is(4, "artifacts")) return UiResource::artifacts;
-        return std::nullopt;
-    }
-    if (!is(4, "steps")) return std::nullopt;
-    if (s.size() == 6) return UiResource::steps;
-    if (s.size() == 7) {
-        if (is(6, "tasks")) return UiResource::tasks;
-        if (is(6, "artifacts")) return UiResource::artifacts;
-        return std::nullopt;
-    }
-    if (!is(6, "tasks")) return std::nullopt;
-    if (s.size() == 8) return UiResource::tasks;
-    if (s.size() == 9) {
-        if (is(8, "attempts")) return UiResource::tasks;
-        if (is(8, "metadata")) return UiResource::metadata;
-        if (is(8, "artifacts")) return UiResource::artifacts;
-    }
-    return std::nullopt;
-}
 
 // One websocket. Its stream belongs to its own event loop; the hub hands it frames from
 // the hub's loop through a queue bounded in bytes.
