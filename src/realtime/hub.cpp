@@ -687,36 +687,41 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         }
     }
 
-    // Pushes the watched runs or tasks that failed since, and forgets those that ended.
+    // Pushes the watched runs or tasks that failed since, and forgets those that ended: one
+    // read of all of them.
     asio::awaitable<void> check_watched(std::set<Keys>& watched, UiResource resource) {
-        const auto status_column = [&] {
+        if (watched.empty() || stopping) co_return;
+        const bool tasks = resource == UiResource::tasks;
+        UiListQuery query{.resource = resource, .keys = std::vector<UiKey>{}};
+        for (const auto& key : watched) {
+            query.keys->push_back(UiKey{key.flow_id, key.run_number, key.step_name, key.task_id});
+        }
+        query.clock = context.status_clock();
+        auto rows = co_await context.reader.ui_list(std::move(query));
+        if (!rows) {
+            spdlog::warn("realtime: cannot read the watched {}: {}", tasks ? "tasks" : "runs",
+                         rows.error().message);
+            co_return;
+        }
+        const auto cell = [&](const UiRow& row, std::string_view name) -> std::string {
             const auto columns = ui_columns(resource);
             for (std::size_t i = 0; i < columns.size(); ++i) {
-                if (columns[i].name == "status") return i;
+                if (columns[i].name == name) return row.at(i).value_or("");
             }
-            return columns.size();
-        }();
-        const std::vector<Keys> keys(watched.begin(), watched.end());
-        for (const auto& key : keys) {
-            if (!stopping) co_await check_one(watched, key, resource, status_column);
-        }
-    }
-
-    asio::awaitable<void> check_one(std::set<Keys>& watched, const Keys& key, UiResource resource,
-                                    std::size_t status_column) {
-        Broadcast broadcast = resource == UiResource::runs
-                                  ? run_broadcast(key, "UPDATE")
-                                  : task_broadcast(key, "UPDATE", std::nullopt);
-        broadcast.query.clock = context.status_clock();
-        broadcast.query.limit = 1;
-        auto rows = co_await context.reader.ui_list(broadcast.query);
-        if (!rows || rows->empty()) co_return;
-        const auto status = rows->front().at(status_column);
-        if (status == "running" || status == "pending") co_return;
-        watched.erase(key);
-        if (status == "failed" && interested(broadcast.paths)) {
-            publish("UPDATE", broadcast.paths, resource,
-                    std::make_shared<const UiRow>(std::move(rows->front())),
+            return {};
+        };
+        for (auto& row : *rows) {
+            const auto status = cell(row, "status");
+            if (status == "running" || status == "pending") continue;
+            Keys key{cell(row, "flow_id"), whole_number(cell(row, "run_number")).value_or(0),
+                     tasks ? cell(row, "step_name") : "",
+                     tasks ? whole_number(cell(row, "task_id")).value_or(0) : 0};
+            // One that ended while it was read is done with already.
+            if (watched.erase(key) == 0 || status != "failed") continue;
+            const auto paths = tasks ? task_broadcast(key, "UPDATE", std::nullopt).paths
+                                     : run_broadcast(key, "UPDATE").paths;
+            if (!interested(paths)) continue;
+            publish("UPDATE", paths, resource, std::make_shared<const UiRow>(std::move(row)),
                     std::chrono::steady_clock::now());
         }
     }
