@@ -342,16 +342,44 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         });
     }
 
-    // One change at a time, so that frames keep the order of the changes.
+    // The changes that arrived meanwhile, as one batch, in their order, so that frames keep
+    // the order of the changes. Every push reads the row as it is now, after the whole batch:
+    // an object updated many times in a batch (a run gets an UPDATE for each new task) is read
+    // and pushed once, where it first changed. Without that, a busy run's updates outgrow
+    // what the hub can read back, and every frame waits behind them.
     asio::awaitable<void> process_pending() {
         auto self = shared_from_this();
         while (!pending.empty() && !stopping) {
-            auto next = std::move(pending.front());
-            pending.pop_front();
-            for (auto& broadcast : fan_out(next.change)) co_await push(broadcast, next.arrived);
+            std::deque<PendingChange> batch;
+            batch.swap(pending);
+            std::vector<std::pair<Broadcast, SteadyTime>> pushes;
+            std::set<std::string> updated;
+            for (const auto& next : batch) {
+                for (auto& broadcast : fan_out(next.change)) {
+                    if (std::string_view(broadcast.type) == "UPDATE" &&
+                        !updated.insert(identity(broadcast)).second)
+                        continue;
+                    pushes.emplace_back(std::move(broadcast), next.arrived);
+                }
+            }
+            for (auto& [broadcast, arrived] : pushes) {
+                if (stopping) break;
+                co_await push(broadcast, arrived);
+            }
         }
         pending.clear();
         processing = false;
+    }
+
+    // What tells one push from another: its paths and the filters that pick its row.
+    static std::string identity(const Broadcast& broadcast) {
+        std::string key;
+        for (const auto& path : broadcast.paths) key += path + '\n';
+        for (const auto& filter : broadcast.query.filters) {
+            key += filter.field + '\n';
+            for (const auto& value : filter.values) key += value.value_or("") + '\n';
+        }
+        return key;
     }
 
     // What a change shows to subscribers, and whom the monitors watch.
