@@ -1,5 +1,6 @@
 #include "datastore/aws_credentials.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -257,6 +258,15 @@ EnvLookup process_environment() {
         if (!value) return std::nullopt;
         return std::string(value);
     };
+}
+
+std::size_t number_or(const EnvLookup& env, const char* name, std::size_t fallback) {
+    auto text = env(name);
+    if (!text || text->empty()) return fallback;
+    std::size_t value = 0;
+    auto [ptr, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (error != std::errc() || ptr != text->data() + text->size()) return fallback;
+    return value;
 }
 
 std::optional<std::string> config_file_region(const EnvLookup& env) {

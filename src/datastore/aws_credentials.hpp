@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,8 @@ namespace mf::datastore {
 // Reads an environment variable; tests pass their own.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();
+// The variable `name` as a number; unset, empty or not a number: `fallback`.
+std::size_t number_or(const EnvLookup& env, const char* name, std::size_t fallback);
 
 struct AwsCredentials {
     std::string access_key_id;

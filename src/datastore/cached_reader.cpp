@@ -1,20 +1,11 @@
 #include "datastore/cached_reader.hpp"
 
-#include <charconv>
+#include <optional>
 
 #include <boost/json/serialize.hpp>
 
 namespace mf::datastore {
 namespace {
-
-std::size_t number_or(const EnvLookup& env, const char* name, std::size_t fallback) {
-    auto text = env(name);
-    if (!text || text->empty()) return fallback;
-    std::size_t value = 0;
-    auto [ptr, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc() || ptr != text->data() + text->size()) return fallback;
-    return value;
-}
 
 std::string attempt_key(const TaskPath& task, int attempt) {
     return task.pathspec() + "/" + std::to_string(attempt);
@@ -106,11 +97,16 @@ boost::asio::awaitable<std::vector<Result<std::string>>> CachedReader::artifact_
     co_return co_await pool_.run([&] {
         std::vector<Result<std::string>> results;
         results.reserve(artifacts.size());
+        std::optional<Error> unreachable;
         for (const auto& artifact : artifacts) {
             const std::string key =
                 attempt_key(artifact.task, artifact.attempt) + "/" + artifact.name;
             if (auto hit = contents_.get(key)) {
                 results.push_back(*hit);
+                continue;
+            }
+            if (unreachable) {
+                results.emplace_back(*unreachable);
                 continue;
             }
             auto content = datastore_->artifact_content(
@@ -120,6 +116,7 @@ boost::asio::awaitable<std::vector<Result<std::string>>> CachedReader::artifact_
                     key.size() + (content ? content->size() : content.error().message.size());
                 contents_.put(key, std::make_shared<const Result<std::string>>(content), bytes);
             }
+            if (!content && out_of_reach(content.error())) unreachable = content.error();
             results.push_back(std::move(content));
         }
         return results;
@@ -131,10 +128,15 @@ boost::asio::awaitable<std::vector<Result<TaskRefinement>>> CachedReader::refine
     co_return co_await pool_.run([&] {
         std::vector<Result<TaskRefinement>> results;
         results.reserve(attempts.size());
+        std::optional<Error> unreachable;
         for (const auto& attempt : attempts) {
             const std::string key = attempt_key(attempt.task, attempt.attempt);
             if (auto hit = refinements_.get(key)) {
                 results.push_back(*hit);
+                continue;
+            }
+            if (unreachable) {
+                results.emplace_back(*unreachable);
                 continue;
             }
             auto refinement = datastore_->refine_task(attempt.task, attempt.attempt,
@@ -144,6 +146,7 @@ boost::asio::awaitable<std::vector<Result<TaskRefinement>>> CachedReader::refine
                 refinements_.put(key, std::make_shared<const TaskRefinement>(*refinement),
                                  key.size() + sizeof(TaskRefinement));
             }
+            if (!refinement && out_of_reach(refinement.error())) unreachable = refinement.error();
             results.push_back(std::move(refinement));
         }
         return results;

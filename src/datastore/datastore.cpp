@@ -75,6 +75,8 @@ Result<std::shared_ptr<Datastore>> Datastore::from_environment(const EnvLookup& 
     if (auto s3_root = value("METAFLOW_DATASTORE_SYSROOT_S3")) {
         S3Options options;
         options.endpoint_url = value("METAFLOW_S3_ENDPOINT_URL").value_or("");
+        if (auto seconds = number_or(env, "MF_UI_S3_TIMEOUT", 0))
+            options.timeout = std::chrono::seconds(seconds);
         options.region =
             value("AWS_REGION")
                 .value_or(

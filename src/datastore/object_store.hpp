@@ -33,4 +33,9 @@ public:
 // Keys come from request paths: a key with an empty, "." or ".." segment could leave the root.
 bool safe_key(std::string_view key);
 
+// Whether `error` says the store itself is out of reach (no answer, or a failing one, through
+// every retry) rather than that one object could not be read: asking it again for the next
+// object would cost the same retries, so a caller reading many objects stops there.
+bool out_of_reach(const Error& error);
+
 }  // namespace mf::datastore

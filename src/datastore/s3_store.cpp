@@ -37,6 +37,10 @@ std::string xml_unescape(std::string text) {
     return text;
 }
 
+// What S3 answers when it cannot be reached, fails through every retry or answers what no
+// single object explains: the whole store, not one key, is failing.
+constexpr const char* kOutOfReachId = "MetaflowS3Exception";
+
 bool retryable(long status) {
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
@@ -51,10 +55,14 @@ Error status_error(long status, const std::string& body, std::string_view what) 
     if (status == 301 || status == 400) {
         return Error::unavailable(message).with_id("MetaflowS3URLException");
     }
-    return Error::unavailable(message).with_id("MetaflowS3Exception");
+    return Error::unavailable(message).with_id(kOutOfReachId);
 }
 
 }  // namespace
+
+bool out_of_reach(const Error& error) {
+    return error.kind == ErrorKind::unavailable && error.id == kOutOfReachId;
+}
 
 std::unique_ptr<S3Store> S3Store::open(const std::string& url, S3Options options,
                                        std::shared_ptr<AwsCredentialChain> credentials) {
@@ -159,7 +167,7 @@ Result<HttpResponse> S3Store::send(HttpRequest request, std::string_view what) {
         auto response = http_fetch(request);
         if (!response) {
             last_failure = Error::unavailable(std::string(what) + ": " + response.error().message)
-                               .with_id("MetaflowS3Exception");
+                               .with_id(kOutOfReachId);
             continue;
         }
         if (retryable(response->status)) {

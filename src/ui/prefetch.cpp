@@ -53,7 +53,7 @@ asio::awaitable<void> prefetch_pass(const DatabaseContext& context, std::int64_t
         const auto task = task_path_of(UiResource::tasks, tasks->front());
         auto dag = co_await context.storage->dag(task, false);
         // A datastore out of reach would cost each run its retries: the next pass tries again.
-        if (!dag && dag.error().kind == ErrorKind::unavailable) {
+        if (!dag && datastore::out_of_reach(dag.error())) {
             spdlog::warn("UI: prefetch: the datastore could not be read: {}", dag.error().message);
             co_return;
         }
