@@ -106,21 +106,8 @@ for read in "home page|$ui/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
   wrk_row "$read"
 done
 echo
-python3 - "$ui_port" "$flow/runs/$run/tasks" <<'PY'
-import http.client, json, sys, time
-port, path = int(sys.argv[1]), sys.argv[2]
-connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-started, page, rows, size = time.monotonic(), 1, 0, 0
-while page:
-    connection.request("GET", f"{path}?_order=%2Bts_epoch&_limit=1000&_page={page}")
-    response = connection.getresponse()
-    body = response.read()
-    if response.status != 200:
-        sys.exit(f"timeline page {page}: {response.status} {body[:200]!r}")
-    reply = json.loads(body)
-    rows, size = rows + len(reply["data"]), size + len(body)
-    page = reply["pages"]["next"]
-print(f"whole timeline: {rows} tasks, {size} bytes, {time.monotonic() - started:.2f} s")
-PY
+# Every page of the big run's timeline, one request at a time, three rounds: each round's time
+# and one page's latency over them all.
+python3 bench/timeline_pages.py "$ui_port" "$flow/runs/$run/tasks" 3
 echo
 echo "server at the end: $(memory)"

@@ -46,7 +46,12 @@ class WebSocket:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, port):
+    async def connect(cls, port, timeout=30):
+        """Fails after `timeout` seconds without the upgrade's answer, rather than waiting."""
+        return await asyncio.wait_for(cls._connect(port), timeout)
+
+    @classmethod
+    async def _connect(cls, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(

@@ -28,8 +28,20 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) {
 // well-formed sequence is written as U+FFFD so that the output is always JSON.
 void append_escaped(std::string& out, std::string_view value) {
     static constexpr char kHex[] = "0123456789abcdef";
+    // Printable ASCII other than the quote and the backslash is copied as is, a run at a time.
+    auto plain = [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    };
     out += '"';
     for (std::size_t i = 0; i < value.size(); ++i) {
+        if (plain(value[i])) {
+            std::size_t end = i + 1;
+            while (end < value.size() && plain(value[end])) ++end;
+            out.append(value.substr(i, end - i));
+            i = end - 1;
+            continue;
+        }
         char c = value[i];
         if (static_cast<unsigned char>(c) >= 0x80) {
             auto length = utf8_sequence(value, i);
@@ -136,6 +148,10 @@ std::string json_string(std::string_view value) {
     std::string out;
     append_escaped(out, value);
     return out;
+}
+
+void append_json_string(std::string& out, std::string_view value) {
+    append_escaped(out, value);
 }
 
 }  // namespace mf::api

@@ -38,5 +38,7 @@ private:
 
 // `value` as a JSON string literal.
 std::string json_string(std::string_view value);
+// The same, appended to `out`.
+void append_json_string(std::string& out, std::string_view value);
 
 }  // namespace mf::api

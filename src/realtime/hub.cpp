@@ -32,18 +32,6 @@ double unix_seconds() {
         .count();
 }
 
-std::vector<std::string_view> segments_of(std::string_view path) {
-    std::vector<std::string_view> segments;
-    if (path.empty() || path.front() != '/') return segments;
-    path.remove_prefix(1);
-    while (true) {
-        const auto slash = path.find('/');
-        segments.push_back(path.substr(0, slash));
-        if (slash == std::string_view::npos) return segments;
-        path.remove_prefix(slash + 1);
-    }
-}
-
 std::string quoted(std::string_view text) {
     return json::serialize(json::string(text));
 }
@@ -139,42 +127,6 @@ Broadcast task_broadcast(const Keys& keys, const char* type, std::optional<std::
 }
 
 }  // namespace
-
-std::optional<UiResource> resource_of_path(std::string_view path) {
-    const auto s = segments_of(path);
-    const auto is = [&](std::size_t i, std::string_view word) {
-        return i < s.size() && s[i] == word;
-    };
-    if (s.empty() || s.back().empty()) return std::nullopt;
-    if (s.size() == 1 && is(0, "flows")) return UiResource::flows;
-    if (s.size() == 1 && is(0, "runs")) return UiResource::runs;
-    if (!is(0, "flows")) return std::nullopt;
-    if (s.size() == 2) return UiResource::flows;
-    if (!is(2, "runs")) return std::nullopt;
-    if (s.size() <= 4) return UiResource::runs;
-    if (s.size() == 5) {
-        if (is(4, "steps")) return UiResource::steps;
-        if (is(4, "tasks")) return UiResource::tasks;
-        if (is(4, "metadata")) return UiResource::metadata;
-        if (is(4, "artifacts")) return UiResource::artifacts;
-        return std::nullopt;
-    }
-    if (!is(4, "steps")) return std::nullopt;
-    if (s.size() == 6) return UiResource::steps;
-    if (s.size() == 7) {
-        if (is(6, "tasks")) return UiResource::tasks;
-        if (is(6, "artifacts")) return UiResource::artifacts;
-        return std::nullopt;
-    }
-    if (!is(6, "tasks")) return std::nullopt;
-    if (s.size() == 8) return UiResource::tasks;
-    if (s.size() == 9) {
-        if (is(8, "attempts")) return UiResource::tasks;
-        if (is(8, "metadata")) return UiResource::metadata;
-        if (is(8, "artifacts")) return UiResource::artifacts;
-    }
-    return std::nullopt;
-}
 
 // One websocket. Its stream belongs to its own event loop; the hub hands it frames from
 // the hub's loop through a queue bounded in bytes.
@@ -385,16 +337,44 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         });
     }
 
-    // One change at a time, so that frames keep the order of the changes.
+    // The changes that arrived meanwhile, as one batch, in their order, so that frames keep
+    // the order of the changes. Every push reads the row as it is now, after the whole batch:
+    // an object updated many times in a batch (a run gets an UPDATE for each new task) is read
+    // and pushed once, where it first changed. Without that, a busy run's updates outgrow
+    // what the hub can read back, and every frame waits behind them.
     asio::awaitable<void> process_pending() {
         auto self = shared_from_this();
         while (!pending.empty() && !stopping) {
-            auto next = std::move(pending.front());
-            pending.pop_front();
-            for (auto& broadcast : fan_out(next.change)) co_await push(broadcast, next.arrived);
+            std::deque<PendingChange> batch;
+            batch.swap(pending);
+            std::vector<std::pair<Broadcast, SteadyTime>> pushes;
+            std::set<std::string> updated;
+            for (const auto& next : batch) {
+                for (auto& broadcast : fan_out(next.change)) {
+                    if (std::string_view(broadcast.type) == "UPDATE" &&
+                        !updated.insert(identity(broadcast)).second)
+                        continue;
+                    pushes.emplace_back(std::move(broadcast), next.arrived);
+                }
+            }
+            for (auto& [broadcast, arrived] : pushes) {
+                if (stopping) break;
+                co_await push(broadcast, arrived);
+            }
         }
         pending.clear();
         processing = false;
+    }
+
+    // What tells one push from another: its paths and the filters that pick its row.
+    static std::string identity(const Broadcast& broadcast) {
+        std::string key;
+        for (const auto& path : broadcast.paths) key += path + '\n';
+        for (const auto& filter : broadcast.query.filters) {
+            key += filter.field + '\n';
+            for (const auto& value : filter.values) key += value.value_or("") + '\n';
+        }
+        return key;
     }
 
     // What a change shows to subscribers, and whom the monitors watch.
@@ -720,36 +700,41 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         }
     }
 
-    // Pushes the watched runs or tasks that failed since, and forgets those that ended.
+    // Pushes the watched runs or tasks that failed since, and forgets those that ended: one
+    // read of all of them.
     asio::awaitable<void> check_watched(std::set<Keys>& watched, UiResource resource) {
-        const auto status_column = [&] {
+        if (watched.empty() || stopping) co_return;
+        const bool tasks = resource == UiResource::tasks;
+        UiListQuery query{.resource = resource, .keys = std::vector<UiKey>{}};
+        for (const auto& key : watched) {
+            query.keys->push_back(UiKey{key.flow_id, key.run_number, key.step_name, key.task_id});
+        }
+        query.clock = context.status_clock();
+        auto rows = co_await context.reader.ui_list(std::move(query));
+        if (!rows) {
+            spdlog::warn("realtime: cannot read the watched {}: {}", tasks ? "tasks" : "runs",
+                         rows.error().message);
+            co_return;
+        }
+        const auto cell = [&](const UiRow& row, std::string_view name) -> std::string {
             const auto columns = ui_columns(resource);
             for (std::size_t i = 0; i < columns.size(); ++i) {
-                if (columns[i].name == "status") return i;
+                if (columns[i].name == name) return row.at(i).value_or("");
             }
-            return columns.size();
-        }();
-        const std::vector<Keys> keys(watched.begin(), watched.end());
-        for (const auto& key : keys) {
-            if (!stopping) co_await check_one(watched, key, resource, status_column);
-        }
-    }
-
-    asio::awaitable<void> check_one(std::set<Keys>& watched, const Keys& key, UiResource resource,
-                                    std::size_t status_column) {
-        Broadcast broadcast = resource == UiResource::runs
-                                  ? run_broadcast(key, "UPDATE")
-                                  : task_broadcast(key, "UPDATE", std::nullopt);
-        broadcast.query.clock = context.status_clock();
-        broadcast.query.limit = 1;
-        auto rows = co_await context.reader.ui_list(broadcast.query);
-        if (!rows || rows->empty()) co_return;
-        const auto status = rows->front().at(status_column);
-        if (status == "running" || status == "pending") co_return;
-        watched.erase(key);
-        if (status == "failed" && interested(broadcast.paths)) {
-            publish("UPDATE", broadcast.paths, resource,
-                    std::make_shared<const UiRow>(std::move(rows->front())),
+            return {};
+        };
+        for (auto& row : *rows) {
+            const auto status = cell(row, "status");
+            if (status == "running" || status == "pending") continue;
+            Keys key{cell(row, "flow_id"), whole_number(cell(row, "run_number")).value_or(0),
+                     tasks ? cell(row, "step_name") : "",
+                     tasks ? whole_number(cell(row, "task_id")).value_or(0) : 0};
+            // One that ended while it was read is done with already.
+            if (watched.erase(key) == 0 || status != "failed") continue;
+            const auto paths = tasks ? task_broadcast(key, "UPDATE", std::nullopt).paths
+                                     : run_broadcast(key, "UPDATE").paths;
+            if (!interested(paths)) continue;
+            publish("UPDATE", paths, resource, std::make_shared<const UiRow>(std::move(row)),
                     std::chrono::steady_clock::now());
         }
     }

@@ -33,9 +33,6 @@ struct Topic {
     std::vector<TagFilter> tag_filters;
 };
 
-// The resource a subscribable path lists or shows; nullopt for any other path.
-std::optional<UiResource> resource_of_path(std::string_view path);
-
 struct HubOptions {
     std::chrono::seconds queue_ttl{300};  // WS_QUEUE_TTL_SECONDS: how far back `since` reaches
     std::size_t max_sockets = 10'000;     // more are refused

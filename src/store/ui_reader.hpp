@@ -54,9 +54,21 @@ struct UiStatusClock {
     std::int64_t old_run_failure_cutoff_ms = 86'400'000;  // without heartbeats, older is failed
 };
 
+// A run by its numbers, or with step_name and task_id a task.
+struct UiKey {
+    std::string flow_id;
+    std::int64_t run_number = 0;
+    std::string step_name;
+    std::int64_t task_id = 0;
+};
+
 struct UiListQuery {
     UiResource resource = UiResource::runs;
     UiScope scope;
+    // Set (runs or tasks only): the rows of these runs, or each of these tasks' newest
+    // attempt, in no particular order, in one statement however many keys; the scope,
+    // filters, order, groups and page are then ignored.
+    std::optional<std::vector<UiKey>> keys;
     // Columns already checked against ui_columns(resource).
     std::vector<Filter> filters;
     std::vector<TagFilter> tag_filters;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json.hpp>
 #include <charconv>
 #include <cstdint>
 #include <initializer_list>
@@ -31,6 +32,7 @@ public:
     explicit UiSql(Query& query) : q_(query) {}
 
     Result<Ok> list(const UiListQuery& query) {
+        if (query.keys) return keyed_list(query);
         if (!query.group.empty() && !query.distinct_column) return grouped_list(query);
         q_.sql("SELECT ");
         if (query.distinct_column) {
@@ -269,7 +271,9 @@ private:
     // one, a recent heartbeat means running; anything else failed.
     // With `cut`, only the runs that list shows: its filters, order and page (or each
     // group's first runs) apply to runs_v3 first (runs_cut_first says when they can).
-    Result<Ok> runs(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
+    // With `keys`, only those runs.
+    Result<Ok> runs(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut,
+                    const std::vector<UiKey>* keys = nullptr) {
         constexpr std::string_view retrying = "(r.ok_value = 0 AND r.retry_ts > r.ok_ts)";
         q_.sql(
             "SELECT r.flow_id AS \"flow_id\", r.run_number AS \"run_number\", r.run_id AS "
@@ -334,6 +338,11 @@ private:
                 q_.sql(" AND r.run_id = ").value(scope.run->as_name());
             }
         }
+        if (keys) {
+            q_.sql(" AND (r.flow_id, r.run_number) IN (SELECT k.flow_id, k.run_number FROM (");
+            key_rows(*keys);
+            q_.sql(") k)");
+        }
         if (cut) {
             if (auto ok = conditions(*cut, "r"); !ok) return ok;
             if (grouped) {
@@ -349,10 +358,15 @@ private:
         return Ok{};
     }
 
+    // The end step's records of one kind. SQLite, without statistics, would rather walk the
+    // run's records in time order (the index that saves it the sort): every record of the run,
+    // for each run read, however few the end step has. The step's index finds those few.
     void end_step_records(std::string_view field_name) {
+        q_.sql(" FROM metadata_v3 m");
+        if constexpr (!kPostgres) q_.sql(" INDEXED BY metadata_v3_idx_task_ts_id_desc");
         q_.sql(
-            " FROM metadata_v3 m WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number AND "
-            "m.step_name = 'end' AND m.field_name = '");
+            " WHERE m.flow_id = r.flow_id AND m.run_number = r.run_number AND m.step_name = 'end' "
+            "AND m.field_name = '");
         q_.sql(field_name).sql("'");
     }
 
@@ -848,6 +862,63 @@ private:
     void order_by(const UiListQuery& query, std::string_view alias) {
         q_.sql(" ORDER BY ");
         order_list(query, alias);
+    }
+
+    // The rows of query.keys' runs, or of their tasks' newest attempts (see UiListQuery::keys).
+    // A task's attempts are derived by the lookups by key of a page's tasks.
+    Result<Ok> keyed_list(const UiListQuery& query) {
+        const UiScope everything;
+        if (query.resource == UiResource::runs) {
+            q_.sql("SELECT ");
+            output_columns("x", query.resource);
+            q_.sql(" FROM (");
+            if (auto ok = runs(everything, query.clock, nullptr, &*query.keys); !ok) return ok;
+            q_.sql(") x");
+            return Ok{};
+        }
+        if (query.resource != UiResource::tasks)
+            return Error::invalid("only runs and tasks are read by their keys");
+        q_.sql("WITH mf_keys AS (");
+        key_rows(*query.keys);
+        q_.sql("), mf_window AS (SELECT ").sql(kTaskKey);
+        q_.sql(
+            ", 0 AS mf_rows_before FROM mf_keys k JOIN tasks_v3 t ON t.flow_id = k.flow_id AND "
+            "t.run_number = k.run_number AND t.step_name = k.step_name AND t.task_id = "
+            "k.task_id), att AS (");
+        attempts(everything, "mf_window");
+        q_.sql(") SELECT ");
+        output_columns("x", query.resource);
+        q_.sql(
+            " FROM (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.task_id ORDER BY x.attempt_id "
+            "DESC) AS mf_newest FROM (");
+        task_rows(everything, query.clock, true);
+        q_.sql(") x) x WHERE x.mf_newest = 1");
+        return Ok{};
+    }
+
+    // The keys as rows (flow_id, run_number, step_name, task_id), from one bound JSON text
+    // whatever their number.
+    void key_rows(const std::vector<UiKey>& keys) {
+        boost::json::array list;
+        list.reserve(keys.size());
+        for (const auto& key : keys) {
+            list.push_back(boost::json::object{{"flow_id", key.flow_id},
+                                               {"run_number", key.run_number},
+                                               {"step_name", key.step_name},
+                                               {"task_id", key.task_id}});
+        }
+        const std::string text = boost::json::serialize(list);
+        if constexpr (kPostgres) {
+            q_.sql("SELECT k.flow_id, k.run_number, k.step_name, k.task_id FROM ");
+            q_.sql("jsonb_to_recordset(CAST(").value(text).sql(" AS jsonb)) AS k(flow_id TEXT, ");
+            q_.sql("run_number BIGINT, step_name TEXT, task_id BIGINT)");
+        } else {
+            q_.sql(
+                "SELECT json_extract(k.value, '$.flow_id') AS flow_id, json_extract(k.value, "
+                "'$.run_number') AS run_number, json_extract(k.value, '$.step_name') AS "
+                "step_name, json_extract(k.value, '$.task_id') AS task_id FROM json_each(");
+            q_.value(text).sql(") k");
+        }
     }
 
     // The page of groups first, then each group's first rows.

@@ -142,14 +142,39 @@ boost::asio::awaitable<http::Reply> distinct_values(const DatabaseContext& conte
     co_return strings_reply(request, link_base(context), *paging, values);
 }
 
+void ResourceRoutes::add(std::string_view route_template, UiResource resource,
+                         http::Handler handler) {
+    matcher_.add("GET", route_template, handler);
+    routes_.push_back({std::string(route_template), resource, std::move(handler)});
+}
+
+void ResourceRoutes::add_to(http::Router& router) const {
+    for (const auto& route : routes_) router.add("GET", route.route_template, route.handler);
+}
+
+std::optional<UiResource> ResourceRoutes::resource_of(std::string_view path) const {
+    const auto match = matcher_.match("GET", path);
+    if (!match.handler) return std::nullopt;
+    for (const auto& route : routes_) {
+        if (route.route_template == match.route) return route.resource;
+    }
+    return std::nullopt;
+}
+
+ResourceRoutes resource_routes(const DatabaseContext& context) {
+    ResourceRoutes routes;
+    add_flow_routes(routes, context);
+    add_run_routes(routes, context);
+    add_step_routes(routes, context);
+    add_task_routes(routes, context);
+    add_metadata_routes(routes, context);
+    add_artifact_routes(routes, context);
+    return routes;
+}
+
 void add_database_routes(http::Router& router, const DatabaseContext& context) {
     add_autocomplete_routes(router, context);
-    add_flow_routes(router, context);
-    add_run_routes(router, context);
-    add_step_routes(router, context);
-    add_task_routes(router, context);
-    add_metadata_routes(router, context);
-    add_artifact_routes(router, context);
+    resource_routes(context).add_to(router);
     add_tag_routes(router, context);
     add_dag_routes(router, context);
     add_parameter_routes(router, context);

@@ -100,6 +100,7 @@ std::string envelope(const http::Request& request, const LinkBase& base, const P
     const std::int64_t prev = std::max<std::int64_t>(paging.page - 1, 1);
     const bool more = status == 200 && static_cast<std::int64_t>(count) >= paging.limit;
     api::JsonWriter json;
+    json.text().reserve(data_json.size() + 4 * prefix.size() + 1024);
     json.begin_object();
     json.key("data").raw(data_json);
     json.key("status").number(status);
@@ -147,13 +148,13 @@ void write_row(std::string& out, UiResource resource, const UiRow& row, std::str
     out += '{';
     for (std::size_t i = 0; i < columns.size() && i < row.size(); ++i) {
         if (i > 0) out += ", ";
-        out += api::json_string(columns[i].name);
+        api::append_json_string(out, columns[i].name);
         out += ": ";
         const auto& cell = row[i];
         if (!cell) {
             out += "null";
         } else if (columns[i].kind == UiColumnKind::text) {
-            out += api::json_string(*cell);
+            api::append_json_string(out, *cell);
         } else {
             out += *cell;
         }
@@ -180,7 +181,17 @@ http::Reply list_reply(const http::Request& request, const LinkBase& base, const
 http::Reply rows_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
                        UiResource resource, const std::vector<UiRow>& rows,
                        const std::vector<std::string>& additions) {
-    std::string data = "[";
+    // Written once into room for all of it: a timeline page is a megabyte, which growing by
+    // doubling would copy and fault in again and again.
+    std::size_t size = 2;
+    for (const auto& row : rows) {
+        size += 32 * row.size();
+        for (const auto& cell : row) size += cell ? cell->size() : 0;
+    }
+    for (const auto& addition : additions) size += addition.size();
+    std::string data;
+    data.reserve(size);
+    data += '[';
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (i > 0) data += ", ";
         write_row(data, resource, rows[i], i < additions.size() ? additions[i] : "");

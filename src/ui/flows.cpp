@@ -2,11 +2,11 @@
 
 namespace mf::ui {
 
-void add_flow_routes(http::Router& router, const DatabaseContext& context) {
-    router.add("GET", "/flows", [&context](http::Request& request) {
+void add_flow_routes(ResourceRoutes& routes, const DatabaseContext& context) {
+    routes.add("/flows", UiResource::flows, [&context](http::Request& request) {
         return list_rows(context, request, UiResource::flows);
     });
-    router.add("GET", "/flows/{flow_id}", [&context](http::Request& request) {
+    routes.add("/flows/{flow_id}", UiResource::flows, [&context](http::Request& request) {
         return single_row(context, request,
                           UiListQuery{.resource = UiResource::flows, .scope = scope_of(request)});
     });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "http/url.hpp"
 #include "ui/envelope.hpp"
@@ -11,12 +12,14 @@
 namespace mf::ui {
 namespace {
 
-std::optional<realtime::Topic> parse_topic(std::string_view resource) {
+std::optional<realtime::Topic> parse_topic(const ResourceRoutes& routes,
+                                           std::string_view resource) {
     const auto question = resource.find('?');
-    auto path = http::percent_decode(resource.substr(0, question), false);
-    if (!path) return std::nullopt;
-    auto kind = realtime::resource_of_path(*path);
+    const auto encoded_path = resource.substr(0, question);
+    auto kind = routes.resource_of(encoded_path);
     if (!kind) return std::nullopt;
+    auto path = http::percent_decode(encoded_path, false);
+    if (!path) return std::nullopt;
     http::Request request;
     if (question != std::string_view::npos) {
         auto query = http::parse_query(resource.substr(question + 1));
@@ -55,7 +58,8 @@ realtime::HubContext realtime_context(const DatabaseContext& context) {
     return realtime::HubContext{
         .reader = context.reader,
         .status_clock = [&context] { return status_clock(context); },
-        .parse_topic = parse_topic,
+        .parse_topic = [routes = std::make_shared<const ResourceRoutes>(resource_routes(context))](
+                           std::string_view resource) { return parse_topic(*routes, resource); },
         .write_row = [](std::string& out, UiResource resource,
                         const UiRow& row) { write_row(out, resource, row); },
     };

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/message.hpp"
@@ -35,12 +38,37 @@ boost::asio::awaitable<http::Reply> distinct_values(const DatabaseContext& conte
                                                     const http::Request& request,
                                                     UiResource resource, std::string column);
 
-void add_flow_routes(http::Router& router, const DatabaseContext& context);
-void add_run_routes(http::Router& router, const DatabaseContext& context);
-void add_step_routes(http::Router& router, const DatabaseContext& context);
-void add_task_routes(http::Router& router, const DatabaseContext& context);
-void add_metadata_routes(http::Router& router, const DatabaseContext& context);
-void add_artifact_routes(http::Router& router, const DatabaseContext& context);
+// The GET routes that list or show the rows of one resource. Their paths are also the ones a
+// websocket subscribes to (docs/ui.md#realtime): the UI listener and the realtime hub both take
+// them from here, so that what can be read and what can be watched never differ.
+class ResourceRoutes {
+public:
+    void add(std::string_view route_template, UiResource resource, http::Handler handler);
+    // Registers every route with `router`, in the order added.
+    void add_to(http::Router& router) const;
+    // The resource a GET of `path` (still percent-encoded, without its query) reads; nullopt
+    // when no route here takes it.
+    std::optional<UiResource> resource_of(std::string_view path) const;
+
+private:
+    struct Route {
+        std::string route_template;
+        UiResource resource;
+        http::Handler handler;
+    };
+    std::vector<Route> routes_;
+    http::Router matcher_;  // the same routes, matched as the UI listener matches them
+};
+
+// The routes of flows, runs, steps, tasks and their attempts, metadata and artifact listings.
+ResourceRoutes resource_routes(const DatabaseContext& context);
+
+void add_flow_routes(ResourceRoutes& routes, const DatabaseContext& context);
+void add_run_routes(ResourceRoutes& routes, const DatabaseContext& context);
+void add_step_routes(ResourceRoutes& routes, const DatabaseContext& context);
+void add_task_routes(ResourceRoutes& routes, const DatabaseContext& context);
+void add_metadata_routes(ResourceRoutes& routes, const DatabaseContext& context);
+void add_artifact_routes(ResourceRoutes& routes, const DatabaseContext& context);
 void add_tag_routes(http::Router& router, const DatabaseContext& context);
 void add_autocomplete_routes(http::Router& router, const DatabaseContext& context);
 void add_dag_routes(http::Router& router, const DatabaseContext& context);

@@ -2,12 +2,12 @@
 
 namespace mf::ui {
 
-void add_step_routes(http::Router& router, const DatabaseContext& context) {
-    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps",
+void add_step_routes(ResourceRoutes& routes, const DatabaseContext& context) {
+    routes.add("/flows/{flow_id}/runs/{run_number}/steps", UiResource::steps,
                [&context](http::Request& request) {
                    return list_rows(context, request, UiResource::steps);
                });
-    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps/{step_name}",
+    routes.add("/flows/{flow_id}/runs/{run_number}/steps/{step_name}", UiResource::steps,
                [&context](http::Request& request) {
                    return single_row(
                        context, request,

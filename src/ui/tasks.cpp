@@ -24,29 +24,28 @@ std::vector<Filter> task_ids(const http::Request& request) {
 }  // namespace
 
 // Tasks are listed one row per attempt.
-void add_task_routes(http::Router& router, const DatabaseContext& context) {
-    router.add("GET", "/flows/{flow_id}/runs/{run_number}/tasks",
+void add_task_routes(ResourceRoutes& routes, const DatabaseContext& context) {
+    routes.add("/flows/{flow_id}/runs/{run_number}/tasks", UiResource::tasks,
                [&context](http::Request& request) {
                    return list_rows(context, request, UiResource::tasks,
                                     {.more_filters = task_ids(request)});
                });
-    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks",
+    routes.add("/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks", UiResource::tasks,
                [&context](http::Request& request) {
                    return list_rows(
                        context, request, UiResource::tasks,
                        {.default_order = kNewestAttemptFirst, .more_filters = task_ids(request)});
                });
-    router.add("GET", "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}",
-               [&context](http::Request& request) {
+    routes.add("/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}",
+               UiResource::tasks, [&context](http::Request& request) {
                    return single_row(context, request,
                                      UiListQuery{.resource = UiResource::tasks,
                                                  .scope = scope_of(request),
                                                  .order = kNewestAttemptFirst});
                });
     // Newest attempt first, whatever the order asked, as the reference.
-    router.add("GET",
-               "/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}/attempts",
-               [&context](http::Request& request) {
+    routes.add("/flows/{flow_id}/runs/{run_number}/steps/{step_name}/tasks/{task_id}/attempts",
+               UiResource::tasks, [&context](http::Request& request) {
                    return list_rows(context, request, UiResource::tasks,
                                     {.default_order = kNewestAttemptFirst, .fixed_order = true});
                });

@@ -1,13 +1,15 @@
 // The realtime websocket of the UI listener, through a real websocket client against the
 // real service, on each store: every resource kind with the object its GET route renders,
 // filters, replay with `since`, unsubscribe, ping/pong, keys on the upgrade, a slow reader
-// dropped while a fast one keeps up, the heartbeat monitor; on PostgreSQL, the changes of
+// dropped while a fast one keeps up, the heartbeat monitor (of one task and of several, of
+// which only some stop), a SIGTERM with websockets open and closed; on PostgreSQL, the changes of
 // another process and of plain SQL (flows, runs, steps and tasks, as the Python service
 // writes them).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -365,14 +367,22 @@ TEST(RealtimeBackpressure, ASlowReaderIsDroppedWithoutDelayingAFastOne) {
     EXPECT_NE(api.get("/metrics").body.find("mf_ws_dropped_total 1\n"), std::string::npos);
 }
 
-TEST(RealtimeMonitor, ATaskWhoseHeartbeatsStopIsPushedAsFailed) {
-    ui::ScopedEnv fast_monitor("MF_UI_HEARTBEAT_MONITOR_INTERVAL_MS", "200");
-    TestServer server(realtime_options());
-    server.clock().set_ms(kNowMs);
+// Monitors that look every 200 ms, over flow F, run 1 and its step start.
+class RealtimeMonitor : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server.clock().set_ms(kNowMs);
+        ASSERT_EQ(api.post("/flows/F", "{}").status, 200u);
+        ASSERT_EQ(api.post("/flows/F/run", "{}").status, 200u);
+        ASSERT_EQ(api.post(kRun + "/steps/start/step", "{}").status, 200u);
+    }
+
+    ui::ScopedEnv fast_monitor{"MF_UI_HEARTBEAT_MONITOR_INTERVAL_MS", "200"};
+    TestServer server{realtime_options()};
     HttpClient api = server.client();
-    ASSERT_EQ(api.post("/flows/F", "{}").status, 200u);
-    ASSERT_EQ(api.post("/flows/F/run", "{}").status, 200u);
-    ASSERT_EQ(api.post(kRun + "/steps/start/step", "{}").status, 200u);
+};
+
+TEST_F(RealtimeMonitor, ATaskWhoseHeartbeatsStopIsPushedAsFailed) {
     WsClient ws(server.ui_port());
     ws.subscribe("task", kTask);
     ws.sync();
@@ -389,6 +399,43 @@ TEST(RealtimeMonitor, ATaskWhoseHeartbeatsStopIsPushedAsFailed) {
     EXPECT_EQ(failed.back().at("resource").as_string(), kTask);
 }
 
+TEST_F(RealtimeMonitor, OfSeveralWatchedTasksOnlyThoseWhoseHeartbeatsStopArePushedAsFailed) {
+    WsClient ws(server.ui_port());
+    ws.subscribe("tasks", kRun + "/tasks");
+    ws.sync();
+    constexpr int kTasks = 4;
+    for (int i = 0; i < kTasks; ++i)
+        ASSERT_EQ(api.post(kRun + "/steps/start/task", "{}").status, 200u);
+    const auto task_of = [](const json::object& frame) {
+        return frame.at("data").at("task_id").as_int64();
+    };
+    ws.until([&](const json::object& frame) { return task_of(frame) == kTasks; });
+    // Tasks 2 and 4 beat again 50 s later; 1 and 3 stop. At 100 s, past the 60 s threshold
+    // for 1 and 3 only.
+    server.clock().set_ms(kNowMs + 50'000);
+    for (const int task : {2, 4}) {
+        ASSERT_EQ(api.post(kRun + "/steps/start/tasks/" + std::to_string(task) + "/heartbeat", "{}")
+                      .status,
+                  200u);
+    }
+    server.clock().set_ms(kNowMs + 100'000);
+    std::set<std::int64_t> failed;
+    const auto count_failed = [&](const std::vector<json::object>& frames) {
+        for (const auto& frame : frames) {
+            if (frame.at("data").at("status").as_string() == "failed")
+                failed.insert(task_of(frame));
+        }
+    };
+    ws.until([&](const json::object& frame) {
+        count_failed({frame});
+        return failed.size() >= 2;
+    });
+    // Later passes watch 2 and 4 still, and push nothing for them while they beat.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    count_failed(ws.sync());
+    EXPECT_EQ(failed, (std::set<std::int64_t>{1, 3}));
+}
+
 // A websocket to a service in another process, which accepts them once its change feed
 // listens (before, the upgrade answers 503).
 void connect_when_accepting(std::optional<WsClient>& ws, std::uint16_t port) {
@@ -400,6 +447,35 @@ void connect_when_accepting(std::optional<WsClient>& ws, std::uint16_t port) {
         }
     }
     ASSERT_TRUE(ws) << "the other process never accepted a websocket";
+}
+
+// The service stops at once with one websocket open and one closed by its client: neither
+// holds the service until its drain or idle timeout (ten minutes here, where the wait for the
+// exit gives up after one).
+TEST(RealtimeStop, SigtermWithWebsocketsOpenAndClosedDoesNotWaitForTheDrainTimeout) {
+    TempDir dir;
+    const auto api_port = free_port();
+    const auto ui_port = free_port();
+    ServiceProcess service(
+        {"serve", "--host", "127.0.0.1", "--port", std::to_string(api_port), "--ui-port",
+         std::to_string(ui_port), "--migration-port", std::to_string(free_port()), "--database",
+         "sqlite:" + (dir.path() / "stop.db").string(), "--drain-timeout", "600"},
+        (dir.path() / "service.log").string(), {"MF_UI_WS_IDLE_TIMEOUT=600"});
+    ASSERT_TRUE(service.wait_until_serving(api_port)) << service.log();
+    std::optional<WsClient> open;
+    std::optional<WsClient> closed;
+    connect_when_accepting(open, ui_port);
+    connect_when_accepting(closed, ui_port);
+    ASSERT_TRUE(open && closed) << service.log();
+    for (auto* ws : {&*open, &*closed}) {
+        ws->subscribe("runs", "/runs");
+        ws->sync();
+    }
+    closed.reset();
+    service.signal(SIGTERM);
+    const auto status = service.wait_for_exit(std::chrono::seconds(60));
+    ASSERT_TRUE(status) << "still running a minute after SIGTERM\n" << service.log();
+    EXPECT_EQ(*status, 0) << service.log();
 }
 
 TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {

@@ -2,8 +2,9 @@
 // real binary, on SQLite and on PostgreSQL: the page boots and gets its API base injected; runs
 // written through the metadata API as the Metaflow client writes them show on the home page
 // with their status, on the run's timeline with every step and task, and on the task page
-// with their metadata and artifact names; every API call the pages make to the routes served
-// here succeeds. Over the rows and the datastore real Metaflow runs wrote (tests/fixtures), the
+// with their metadata and artifact names; a run written after the home page loaded appears on
+// it, and the steps and tasks it writes next on its timeline, without a reload (the realtime
+// websocket); every API call the pages make to the routes served here succeeds. Over the rows and the datastore real Metaflow runs wrote (tests/fixtures), the
 // run page draws the run's DAG and shows its parameters, and the task page shows the task's
 // stdout and stderr lines and its artifacts' values. Screenshots and the pages' HTML are kept
 // as files of the test run (MF_SCREENSHOT_DIR, default build/ui-screenshots).
@@ -51,51 +52,56 @@ async function post(port, pathname, body, accepted = [200]) {
 // true (attempt_ok True), false (attempt_ok False) or null (still running: heartbeats only).
 // Returns the run number and the task ids of each step.
 async function writeRun(port, flow, steps) {
+  await post(port, `/flows/${flow}`, { flow_id: flow, ts_epoch: Date.now() }, [200, 409]);
+  const created = await post(port, `/flows/${flow}/run`,
+    { flow_id: flow, user_name: USER, tags: [], system_tags: SYSTEM_TAGS, ts_epoch: Date.now() });
+  const run = { flow, run: created.run_number, taskIds: {}, steps: [] };
+  for (const step of steps) await writeStep(port, run, step);
+  return run;
+}
+
+// Adds a step with its tasks to a run of writeRun, as the client writes them.
+async function writeStep(port, run, step) {
   const now = () => Date.now();
-  await post(port, `/flows/${flow}`, { flow_id: flow, ts_epoch: now() }, [200, 409]);
-  const run = await post(port, `/flows/${flow}/run`,
-    { flow_id: flow, user_name: USER, tags: [], system_tags: SYSTEM_TAGS, ts_epoch: now() });
-  const runPath = `/flows/${flow}/runs/${run.run_number}`;
-  const owner = { flow_id: flow, run_number: String(run.run_number), user_name: USER, tags: [], system_tags: SYSTEM_TAGS };
-  const taskIds = {};
-  for (const step of steps) {
-    await post(port, `${runPath}/steps/${step.name}/step`, { ...owner, step_name: step.name, ts_epoch: now() });
-    taskIds[step.name] = [];
-    for (const task of step.tasks) {
-      const created = await post(port, `${runPath}/steps/${step.name}/task`, { ...owner, step_name: step.name, ts_epoch: now() });
-      const taskPath = `${runPath}/steps/${step.name}/tasks/${created.task_id}`;
-      taskIds[step.name].push(created.task_id);
-      const record = (field_name, value, attempt) => ({
-        flow_id: flow, run_number: String(run.run_number), step_name: step.name, task_id: created.task_id,
-        field_name, type: field_name, value, tags: [`attempt_id:${attempt}`], user_name: USER, ts_epoch: now(),
-      });
-      for (const [attempt, ok] of task.attempts.entries()) {
-        await post(port, `${taskPath}/metadata`, [
-          record('runtime', 'dev', attempt), record('python_version', '3.11.2', attempt), record('user', USER, attempt),
-          record('metaflow_version', '2.19.38', attempt), record('script-name', 'browser_flow.py', attempt)]);
-        const started = [record('attempt', String(attempt), attempt), record('origin-run-id', 'None', attempt),
-          record('ds-type', 'local', attempt), record('ds-root', '/tmp/ds/.metaflow', attempt)];
-        if (task.foreach !== undefined) {
-          started.push(record('foreach-stack', [`items=${task.foreach}`], attempt),
-            record('foreach-execution-path', `${step.name}:${task.foreach}`, attempt));
-        }
-        await post(port, `${taskPath}/metadata`, started);
-        // A heartbeat less than 10 s after the last one is not recorded (404): both are fine.
-        await post(port, `${taskPath}/heartbeat`, {}, [200, 404]);
-        if (ok === null) continue;
-        await post(port, `${taskPath}/artifact`, ARTIFACTS.map((name) => ({
-          ...owner, step_name: step.name, task_id: String(created.task_id), attempt_id: attempt, name,
-          content_type: 'pickle-v4', type: 'metaflow.artifact',
-          sha: crypto.createHash('sha1').update(`${flow}/${created.task_id}/${attempt}/${name}`).digest('hex'),
-          ds_type: 'local', location: ':root:/tmp/ds/.metaflow', ts_epoch: now(),
-        })));
-        await post(port, `${taskPath}/metadata`, [record('attempt_ok', ok ? 'True' : 'False', attempt)]);
-        await post(port, `${taskPath}/metadata`, [record('attempt-done', String(attempt), attempt)]);
+  const { flow } = run;
+  const runPath = `/flows/${flow}/runs/${run.run}`;
+  const owner = { flow_id: flow, run_number: String(run.run), user_name: USER, tags: [], system_tags: SYSTEM_TAGS };
+  await post(port, `${runPath}/steps/${step.name}/step`, { ...owner, step_name: step.name, ts_epoch: now() });
+  run.steps.push(step);
+  run.taskIds[step.name] = [];
+  for (const task of step.tasks) {
+    const created = await post(port, `${runPath}/steps/${step.name}/task`, { ...owner, step_name: step.name, ts_epoch: now() });
+    const taskPath = `${runPath}/steps/${step.name}/tasks/${created.task_id}`;
+    run.taskIds[step.name].push(created.task_id);
+    const record = (field_name, value, attempt) => ({
+      flow_id: flow, run_number: String(run.run), step_name: step.name, task_id: created.task_id,
+      field_name, type: field_name, value, tags: [`attempt_id:${attempt}`], user_name: USER, ts_epoch: now(),
+    });
+    for (const [attempt, ok] of task.attempts.entries()) {
+      await post(port, `${taskPath}/metadata`, [
+        record('runtime', 'dev', attempt), record('python_version', '3.11.2', attempt), record('user', USER, attempt),
+        record('metaflow_version', '2.19.38', attempt), record('script-name', 'browser_flow.py', attempt)]);
+      const started = [record('attempt', String(attempt), attempt), record('origin-run-id', 'None', attempt),
+        record('ds-type', 'local', attempt), record('ds-root', '/tmp/ds/.metaflow', attempt)];
+      if (task.foreach !== undefined) {
+        started.push(record('foreach-stack', [`items=${task.foreach}`], attempt),
+          record('foreach-execution-path', `${step.name}:${task.foreach}`, attempt));
       }
+      await post(port, `${taskPath}/metadata`, started);
+      // A heartbeat less than 10 s after the last one is not recorded (404): both are fine.
+      await post(port, `${taskPath}/heartbeat`, {}, [200, 404]);
+      if (ok === null) continue;
+      await post(port, `${taskPath}/artifact`, ARTIFACTS.map((name) => ({
+        ...owner, step_name: step.name, task_id: String(created.task_id), attempt_id: attempt, name,
+        content_type: 'pickle-v4', type: 'metaflow.artifact',
+        sha: crypto.createHash('sha1').update(`${flow}/${created.task_id}/${attempt}/${name}`).digest('hex'),
+        ds_type: 'local', location: ':root:/tmp/ds/.metaflow', ts_epoch: now(),
+      })));
+      await post(port, `${taskPath}/metadata`, [record('attempt_ok', ok ? 'True' : 'False', attempt)]);
+      await post(port, `${taskPath}/metadata`, [record('attempt-done', String(attempt), attempt)]);
     }
-    await post(port, `${runPath}/heartbeat`, {}, [200, 404]);
   }
-  return { flow, run: run.run_number, taskIds, steps };
+  await post(port, `${runPath}/heartbeat`, {}, [200, 404]);
 }
 
 // The four runs the pages are checked against, with the status the UI must show for each.
@@ -299,6 +305,18 @@ async function expectInPage(page, seen, name, describe, matches) {
   assert.fail(`${name}: not shown within 30 s\nthe page shows: ${JSON.stringify(found)}\n${summary(seen)}`);
 }
 
+// Marks the page as loaded; expectNotReloaded then fails if it was loaded again since (a
+// reload or a navigation forgets the mark).
+async function markLoaded(page) {
+  await page.evaluate(() => { window.mfLoadedOnce = true; });
+}
+
+async function expectNotReloaded(page, seen, name) {
+  if (await page.evaluate(() => window.mfLoadedOnce === true)) return;
+  await keep(page, `${name}-reloaded`).catch(() => {});
+  assert.fail(`${name}: the page was loaded again\n${summary(seen)}`);
+}
+
 // The icon metaflow-ui draws for each status.
 const STATUS_ICON = { completed: 'icon-completed', running: 'icon-running', failed: 'icon-error' };
 
@@ -366,6 +384,23 @@ for (const backend of ['sqlite', 'postgres']) {
       expectedHome.every((want) => rows.some((row) => row.flow === want.flow && row.run === want.run &&
         row.status === want.status && row.icon === want.icon)));
     await keep(page, `home-data-${backend}`);
+
+    // Live: a run started after the home page loaded appears on it, and the steps and tasks
+    // it then writes appear on its timeline, all without a reload (the pages' websocket).
+    await markLoaded(page);
+    const live = await writeRun(apiPort, 'BrowserLiveFlow', [{ name: 'start', tasks: [{ attempts: [true] }] }]);
+    await expectInPage(page, seen, `home-live-${backend}`, homeRows, (rows) =>
+      rows.some((row) => row.flow === live.flow && row.run === String(live.run)));
+    await expectNotReloaded(page, seen, `home-live-${backend}`);
+    await open(`/${live.flow}/${live.run}/view/timeline?group=true&order=startTime&direction=asc`);
+    await expectInPage(page, seen, `run-live-${backend}`, timelineRows, (shown) => shown.steps.includes('start 1'));
+    await markLoaded(page);
+    await writeStep(apiPort, live, { name: 'train', tasks: [{ attempts: [null] }, { attempts: [true] }] });
+    const liveTasks = live.taskIds.train.map((id) => `/${live.flow}/${live.run}/train/${id}`);
+    await expectInPage(page, seen, `run-live-steps-${backend}`, timelineRows, (shown) => shown.steps.includes('train 2') &&
+      liveTasks.every((href) => shown.tasks.some((row) => row.href === href)));
+    await expectNotReloaded(page, seen, `run-live-steps-${backend}`);
+    await keep(page, `run-live-${backend}`);
 
     // Each run's timeline shows every step, with its task count, and every task with its status.
     for (const run of runs) {

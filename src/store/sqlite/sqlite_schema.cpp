@@ -143,8 +143,21 @@ CREATE INDEX artifact_v3_idx_later_task_ok
     WHERE name = '_task_ok' AND attempt_id <> 0;
 )sql";
 
+// A timeline page's attempts: each task's attempt records and _task_ok artifacts, read from
+// these indexes alone (they hold every column the page reads) instead of every record and
+// artifact row of the task. The conditions are the ones the UI's task list states.
+constexpr const char* kAttemptRecordIndexes = R"sql(
+CREATE INDEX metadata_v3_idx_attempt_records
+    ON metadata_v3 (flow_id, run_number, step_name, task_id, field_name, value, ts_epoch, tags)
+    WHERE field_name IN ('attempt', 'attempt-done', 'attempt_ok');
+CREATE INDEX artifact_v3_idx_task_ok
+    ON artifact_v3 (flow_id, run_number, step_name, task_id, name, attempt_id, ts_epoch, location)
+    WHERE name = '_task_ok';
+)sql";
+
 // Append only: a released entry never changes, since databases already carry it.
-constexpr std::array kMigrations = {kInitialSchema, kRunArtifactOrderIndex, kTimelineIndexes};
+constexpr std::array kMigrations = {kInitialSchema, kRunArtifactOrderIndex, kTimelineIndexes,
+                                    kAttemptRecordIndexes};
 
 int user_version(Connection& db) {
     Statement statement = db.prepare("PRAGMA user_version");
