@@ -12,6 +12,7 @@
 #include "ui/prefetch.hpp"
 #include "ui/realtime_route.hpp"
 #include "ui/routes.hpp"
+#include "ui/search.hpp"
 #include "ui/settings.hpp"
 #include "ui/storage.hpp"
 
@@ -93,6 +94,7 @@ struct Service::Impl {
             ui::realtime_context(*ui_database),
             ui::realtime_options_from_environment(ui_database->thresholds));
         ui::add_realtime_route(ui_router, *hub);
+        ui::add_search_routes(ui_router, *ui_database);
         add_realtime_metrics();
         if (ui_storage.reader) {
             ui_prefetcher = std::make_unique<ui::Prefetcher>(

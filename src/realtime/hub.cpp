@@ -14,6 +14,7 @@
 #include <set>
 
 #include "realtime/row_filter.hpp"
+#include "realtime/websocket.hpp"
 
 namespace mf::realtime {
 namespace {
@@ -145,12 +146,6 @@ public:
         stream_.read_message_max(64 * 1024);
     }
 
-    // The websocket handshake, answering the upgrade request; false when it failed.
-    asio::awaitable<bool> accept(
-        const boost::beast::http::request<boost::beast::http::empty_body>& upgrade) {
-        auto [error] = co_await stream_.async_accept(upgrade, kTuple);
-        co_return !error;
-    }
     websocket::stream<beast::tcp_stream>& stream() { return stream_; }
     asio::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -657,19 +652,9 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
                                 std::vector<std::pair<std::string, std::string>> headers) {
         auto socket = std::make_shared<Socket>(std::move(tcp), next_id++);
         socket->configure(options.idle_timeout);
-        const auto upgrade = upgrade_request(target, headers);
-        const bool accepted = co_await socket->accept(upgrade);
+        const bool accepted = co_await accept_upgrade(socket->stream(), target, headers);
         if (!accepted) co_return;
         co_await run(socket);
-    }
-
-    static boost::beast::http::request<boost::beast::http::empty_body> upgrade_request(
-        const std::string& target,
-        const std::vector<std::pair<std::string, std::string>>& headers) {
-        namespace bhttp = boost::beast::http;
-        bhttp::request<bhttp::empty_body> upgrade{bhttp::verb::get, target, 11};
-        for (const auto& [name, value] : headers) upgrade.insert(name, value);
-        return upgrade;
     }
 
     asio::awaitable<void> run(const std::shared_ptr<Socket>& socket) {

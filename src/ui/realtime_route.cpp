@@ -12,14 +12,6 @@
 namespace mf::ui {
 namespace {
 
-bool contains_word(const std::string* header, std::string_view word) {
-    if (!header) return false;
-    std::string lowered(*header);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lowered.find(word) != std::string::npos;
-}
-
 std::optional<realtime::Topic> parse_topic(const ResourceRoutes& routes,
                                            std::string_view resource) {
     const auto question = resource.find('?');
@@ -52,6 +44,15 @@ std::function<boost::asio::awaitable<void>(boost::asio::ip::tcp::socket&)> hand_
 }
 
 }  // namespace
+
+bool asks_for_websocket(const http::Request& request) {
+    const std::string* upgrade = request.header("upgrade");
+    if (!upgrade) return false;
+    std::string lowered(*upgrade);
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lowered.find("websocket") != std::string::npos;
+}
 
 realtime::HubContext realtime_context(const DatabaseContext& context) {
     return realtime::HubContext{
@@ -87,7 +88,7 @@ void add_realtime_route(http::Router& router, realtime::Hub& hub) {
     router.add("GET", "/ws", [&hub](http::Request& request) -> boost::asio::awaitable<http::Reply> {
         http::Reply reply;
         reply.version_header = false;
-        if (!contains_word(request.header("upgrade"), "websocket")) {
+        if (!asks_for_websocket(request)) {
             reply.status = 400;
             reply.body = "Bad Request: a websocket upgrade is expected";
             co_return reply;

@@ -6,6 +6,9 @@
 
 namespace mf::ui {
 
+// Whether the request asks to upgrade to a websocket (its Upgrade header names it).
+bool asks_for_websocket(const http::Request& request);
+
 // What the realtime hub needs of the UI: the list grammar's filters for a subscription's
 // query, and rows rendered as the GET routes render them, with their statuses.
 realtime::HubContext realtime_context(const DatabaseContext& context);

@@ -15,39 +15,18 @@ int attempt_number(const std::optional<std::string>& text) {
     return value;
 }
 
-std::string error_object(const Error& error) {
-    api::JsonWriter json;
-    json.begin_object();
-    json.key("id").string(error.id.empty() ? "generic-error" : error.id);
-    json.key("detail").string(error.message);
-    json.key("traceback").null();
-    json.end_object();
-    return json.take();
-}
-
 Error no_storage(const DatabaseContext& context) {
     return Error::unavailable(context.storage_missing).with_id("generic-error");
 }
 
 boost::asio::awaitable<std::vector<std::string>> artifact_additions(
     const DatabaseContext& context, const std::vector<UiRow>& rows) {
-    std::vector<datastore::ArtifactPath> wanted;
-    for (const auto& row : rows) {
-        const auto& name = cell(UiResource::artifacts, row, "name");
-        wanted.push_back({task_path_of(UiResource::artifacts, row),
-                          attempt_number(cell(UiResource::artifacts, row, "attempt_id")),
-                          name.value_or("")});
-    }
-    std::vector<Result<std::string>> contents;
-    if (context.storage) {
-        contents = co_await context.storage->artifact_contents(std::move(wanted));
-    } else {
-        for (std::size_t i = 0; i < rows.size(); ++i) contents.emplace_back(no_storage(context));
-    }
+    const auto contents = co_await artifact_values(context, rows);
     std::vector<std::string> additions;
     for (const auto& content : contents) {
-        additions.push_back(content ? ", \"content\": " + api::json_string(content.value())
-                                    : ", \"postprocess_error\": " + error_object(content.error()));
+        additions.push_back(content
+                                ? ", \"content\": " + api::json_string(content.value())
+                                : ", \"postprocess_error\": " + value_error_json(content.error()));
     }
     co_return additions;
 }
@@ -75,7 +54,7 @@ boost::asio::awaitable<std::vector<std::string>> task_additions(const DatabaseCo
         if (!refinement) {
             // A task that has not written `_task_ok` yet is not refined, and not in error.
             if (refinement.error().kind != ErrorKind::not_found)
-                addition = ", \"postprocess_error\": " + error_object(refinement.error());
+                addition = ", \"postprocess_error\": " + value_error_json(refinement.error());
             additions.push_back(std::move(addition));
             continue;
         }
@@ -104,6 +83,31 @@ bool flag(const http::Request& request, std::string_view key,
 }
 
 }  // namespace
+
+std::string value_error_json(const Error& error) {
+    api::JsonWriter json;
+    json.begin_object();
+    json.key("id").string(error.id.empty() ? "generic-error" : error.id);
+    json.key("detail").string(error.message);
+    json.key("traceback").null();
+    json.end_object();
+    return json.take();
+}
+
+boost::asio::awaitable<std::vector<Result<std::string>>> artifact_values(
+    const DatabaseContext& context, const std::vector<UiRow>& rows) {
+    std::vector<datastore::ArtifactPath> wanted;
+    for (const auto& row : rows) {
+        const auto& name = cell(UiResource::artifacts, row, "name");
+        wanted.push_back({task_path_of(UiResource::artifacts, row),
+                          attempt_number(cell(UiResource::artifacts, row, "attempt_id")),
+                          name.value_or("")});
+    }
+    if (context.storage) co_return co_await context.storage->artifact_contents(std::move(wanted));
+    std::vector<Result<std::string>> contents;
+    for (std::size_t i = 0; i < rows.size(); ++i) contents.emplace_back(no_storage(context));
+    co_return contents;
+}
 
 Storage storage_from_environment() {
     const auto env = datastore::process_environment();

@@ -53,6 +53,15 @@ boost::asio::awaitable<Result<std::optional<TaskAttempts>>> find_task(
 boost::asio::awaitable<Result<std::optional<datastore::TaskPath>>> find_parameters_task(
     const DatabaseContext& context, const http::Request& request);
 
+// The values of artifact rows as the UI shows them (Python's str() after a JSON round
+// trip), one result per row, in order; without a datastore, each error says why.
+boost::asio::awaitable<std::vector<Result<std::string>>> artifact_values(
+    const DatabaseContext& context, const std::vector<UiRow>& rows);
+
+// Why a value could not be shown, as the reference writes it:
+// {"id", "detail", "traceback": null}, with "generic-error" for a failure without an id.
+std::string value_error_json(const Error& error);
+
 // `postprocess=true` (also `True`, `1`) and `invalidate=true` (also `True`, `1`, `t`).
 bool postprocess_requested(const http::Request& request);
 bool invalidate_requested(const http::Request& request);

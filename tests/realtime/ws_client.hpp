@@ -21,11 +21,11 @@ namespace mf::testing {
 
 class WsClient {
 public:
-    // Connects to ws://127.0.0.1:port/ws with extra request headers. With a small
+    // Connects to ws://127.0.0.1:port<target> with extra request headers. With a small
     // receive_buffer the kernel holds few unread bytes (a slow reader).
     explicit WsClient(std::uint16_t port,
                       std::vector<std::pair<std::string, std::string>> headers = {},
-                      int receive_buffer = 0)
+                      int receive_buffer = 0, const std::string& target = "/ws")
         : stream_(io_) {
         auto& socket = boost::beast::get_lowest_layer(stream_);
         socket.open(boost::asio::ip::tcp::v4());
@@ -37,7 +37,7 @@ public:
             [headers](boost::beast::websocket::request_type& request) {
                 for (const auto& [name, value] : headers) request.set(name, value);
             }));
-        stream_.handshake("127.0.0.1:" + std::to_string(port), "/ws");
+        stream_.handshake("127.0.0.1:" + std::to_string(port), target);
     }
 
     void send(const std::string& text) {
@@ -103,6 +103,8 @@ public:
     }
 
     const boost::system::error_code& last_error() const { return last_error_; }
+    // The code of the server's close frame, once next() saw the socket close.
+    std::uint16_t close_code() const { return stream_.reason().code; }
 
 private:
     void set_timeout(std::chrono::milliseconds timeout) {

@@ -1,8 +1,9 @@
 // The UI routes that read the flows' datastore, through the real server: the reference UI
 // backend's recorded exchanges for DAGs, parameters, logs, log downloads and cards
 // (tests/fixtures/ui) replayed over the datastore real flows wrote for them
-// (tests/fixtures/ui-datastore), on local disk and in S3; the errors when the datastore is
-// missing or out of reach; and which unknown paths get the UI's page.
+// (tests/fixtures/ui-datastore), on local disk and in S3 (with the recorded searches, over
+// S3); the errors when the datastore is missing or out of reach; and which unknown paths get
+// the UI's page.
 //
 // Compared as they are unless the case says otherwise: status, content type, and the body
 // (JSON field by field, links included; text byte for byte). Where we differ on purpose:
@@ -24,6 +25,7 @@
 
 #include "datastore/s3_test_server.hpp"
 #include "ui/json_difference.hpp"
+#include "ui/search_replay.hpp"
 #include "ui/ui_test_server.hpp"
 #include "ui/ui_test_util.hpp"
 
@@ -31,18 +33,9 @@ namespace mf::testing {
 namespace {
 
 namespace json = boost::json;
+using ui::kDatastoreParent;
+using ui::read_text;
 using ui::ScopedEnv;
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    EXPECT_TRUE(file) << "missing fixture " << path;
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-const std::filesystem::path kDatastoreParent =
-    std::filesystem::path(MF_TEST_FIXTURES) / "ui-datastore";
 
 bool storage_exchange(const std::string& label) {
     static const std::set<std::string> kFamilies = {"dag",       "run-parameters", "logs-out",
@@ -145,7 +138,8 @@ TEST(UiStorage, LocalDatastoreRoutesAnswerAsTheReference) {
     EXPECT_EQ(replay(server), kStorageExchanges);
 }
 
-TEST(UiStorage, S3DatastoreRoutesAnswerAsTheReference) {
+// The S3 server is slow to start: its test also opens the recorded searches.
+TEST(UiStorage, S3DatastoreRoutesAndSearchesAnswerAsTheReference) {
     datastore::testing::S3Server s3;
     ScopedEnv root(
         "METAFLOW_DATASTORE_SYSROOT_S3",
@@ -156,6 +150,7 @@ TEST(UiStorage, S3DatastoreRoutesAnswerAsTheReference) {
     ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
     UiTestServer server;
     EXPECT_EQ(replay(server), kStorageExchanges);
+    EXPECT_EQ(replay_recorded_searches(server.ui_port()), kRecordedSearches);
 }
 
 const char* const kRun = "/flows/AccParams_ui/runs/8";
@@ -220,106 +215,17 @@ TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     expect_internal_error(client.get(std::string(kRun) + "/parameters"),
                           "failed-to-get-parameters");
     expect_internal_error(client.get(std::string(kTask) + "/logs/err?attempt_id=0"), "log-error");
-}
-
-// A loopback endpoint that accepts connections and never answers; counts them.
-class SilentEndpoint {
-public:
-    SilentEndpoint() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-        accept();
-        thread_ = std::thread([this] { io_.run(); });
+    // A value search lists the artifacts it could not read, with the reason; the datastore is
+    // asked once.
+    const auto found =
+        open_search(server.ui_port(), "/search/flows/AccParams_ui/runs/8?key=alpha&value=7");
+    EXPECT_EQ(found.close_code, 1000);
+    const auto matches = matches_by_task(found.last_result());
+    EXPECT_EQ(matches.size(), 3u);
+    for (const auto& [task, match] : matches) {
+        EXPECT_EQ(match.at("searchable"), false) << task;
+        EXPECT_EQ(match.at("error").at("id"), "MetaflowS3Exception") << json::serialize(match);
     }
-    ~SilentEndpoint() {
-        io_.stop();
-        thread_.join();
-    }
-    std::string url() const {
-        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-    }
-    int connections() const { return connections_; }
-
-private:
-    void accept() {
-        acceptor_.async_accept(
-            [this](boost::system::error_code error, boost::asio::ip::tcp::socket socket) {
-                if (error) return;
-                ++connections_;
-                held_.push_back(std::move(socket));
-                accept();
-            });
-    }
-
-    boost::asio::io_context io_;
-    boost::asio::ip::tcp::acceptor acceptor_;
-    std::vector<boost::asio::ip::tcp::socket> held_;
-    std::atomic<int> connections_{0};
-    std::thread thread_;
-};
-
-// Every row of a `postprocess=true` list at `target` carries the same out-of-reach error.
-void expect_rows_out_of_reach(HttpClient& client, const std::string& target, std::size_t at_least) {
-    SCOPED_TRACE(target);
-    auto list = client.get(target);
-    ASSERT_EQ(list.status, 200u) << list.body;
-    const auto body = list.json();
-    const auto& rows = body.at("data").as_array();
-    ASSERT_GE(rows.size(), at_least) << list.body;
-    const auto first_error = rows.front().at("postprocess_error");
-    EXPECT_EQ(first_error.at("id"), "MetaflowS3Exception") << list.body;
-    for (const auto& row : rows) {
-        EXPECT_FALSE(row.as_object().contains("content"));
-        EXPECT_EQ(row.at("postprocess_error"), first_error);
-    }
-}
-
-// An endpoint that never answers costs each try its whole timeout: a list that asked it for
-// every row would take its rows times the retries.
-TEST(UiStorage, APostprocessListStopsAskingADatastoreOutOfReach) {
-    SilentEndpoint silent;
-    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_S3", "s3://mf-unreachable/metaflow");
-    ScopedEnv endpoint("METAFLOW_S3_ENDPOINT_URL", silent.url());
-    ScopedEnv key("AWS_ACCESS_KEY_ID", "AKIDUNREACHABLE");
-    ScopedEnv secret("AWS_SECRET_ACCESS_KEY", "unreachable");
-    ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
-    ScopedEnv timeout("MF_UI_S3_TIMEOUT", "1");
-    ScopedEnv no_prefetch("PREFETCH_RUNS_LIMIT", "0");
-    UiTestServer server;
-    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
-    auto client = server.client();
-    // Each list reached the endpoint with one object's tries (4), not each row's.
-    expect_rows_out_of_reach(client, std::string(kTask) + "/artifacts?postprocess=true", 4);
-    EXPECT_EQ(silent.connections(), 4);
-    expect_rows_out_of_reach(client, "/flows/AccForeach_ui/runs/3/tasks?postprocess=true", 4);
-    EXPECT_EQ(silent.connections(), 8);
-}
-
-TEST(UiStorage, AnObjectMissingFromTheDatastoreIsTheErrorOfItsRowOnly) {
-    TempDir copy;
-    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
-    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
-    ScopedEnv no_prefetch("PREFETCH_RUNS_LIMIT", "0");
-    UiTestServer server;
-    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
-    auto client = server.client();
-    const std::string target = std::string(kTask) + "/artifacts?postprocess=true&_limit=3";
-    const auto listed = client.get(target).json();
-    const auto& first = listed.at("data").at(0);
-    const std::string sha(first.at("sha").as_string());
-    ASSERT_GT(std::filesystem::remove_all(copy.path() / ".metaflow" / "AccRetry_ui" / "data" /
-                                          sha.substr(0, 2) / sha),
-              0u);
-
-    UiTestServer fresh;  // nothing cached
-    fresh.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
-    auto fresh_client = fresh.client();
-    const auto answer = fresh_client.get(target);
-    ASSERT_EQ(answer.status, 200u) << answer.body;
-    const auto body = answer.json();
-    const auto& rows = body.at("data").as_array();
-    ASSERT_EQ(rows.size(), 3u);
-    EXPECT_EQ(rows[0].at("postprocess_error").at("id"), "MetaflowNotFound") << answer.body;
-    for (std::size_t i = 1; i < rows.size(); ++i)
-        EXPECT_EQ(rows[i].at("content"), listed.at("data").at(i).at("content")) << answer.body;
 }
 
 // The value of a counter without labels on /metrics.
@@ -421,7 +327,7 @@ TEST(UiStorage, UnknownApiPathsAre404AndUiPagesGetIndexHtml) {
     for (const char* api :
          {"/flows/AccLinear_ui/runs/1/nope", "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/nope",
           "/flows/AccLinear_ui/runs/1/steps/start/tasks/2/logs/nope", "/flows/", "/metadata",
-          "/search/flows/AccLinear_ui/runs/1"}) {
+          "/search/flows/AccLinear_ui", "/search/flows/AccLinear_ui/runs/1/steps"}) {
         auto r = client.get(api);
         EXPECT_EQ(r.status, 404u) << api;
         EXPECT_EQ(r.body, "404: Not Found") << api;

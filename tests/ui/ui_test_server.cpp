@@ -89,6 +89,10 @@ HttpClient UiTestServer::client() const {
     return impl_->server.ui_client();
 }
 
+std::uint16_t UiTestServer::ui_port() const {
+    return impl_->server.ui_port();
+}
+
 HttpClient UiTestServer::api_client() const {
     return impl_->server.client();
 }

@@ -23,6 +23,7 @@ public:
     void execute(const std::string& statement);
 
     HttpClient client() const;
+    std::uint16_t ui_port() const;
     HttpClient api_client() const;  // the metadata API's port, with /metrics
     ManualClock& clock();
 

@@ -2,10 +2,12 @@
 
 // Helpers of the UI listener's tests: a small metaflow-ui-like build on disk, and gunzip.
 
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +38,19 @@ struct FakeBuild {
     }
     std::string path() const { return dir.path().string(); }
 };
+
+// The folder holding `.metaflow`, the datastore real flows wrote for the UI trace.
+inline const std::filesystem::path kDatastoreParent =
+    std::filesystem::path(MF_TEST_FIXTURES) / "ui-datastore";
+
+// The whole of a fixture file; fails the test when it is missing.
+inline std::string read_text(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    EXPECT_TRUE(file) << "missing fixture " << path;
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
 
 inline std::string gunzip(const std::string& packed) {
     z_stream stream{};
