@@ -294,7 +294,15 @@ TEST_F(Realtime, PlainGetAnswers400AndMetricsCountSockets) {
     ws.sync();
     post("/flows/F", json::object{{"user_name", "alice"}});
     ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "flows"; });
-    const auto metrics = api_.get("/metrics").body;
+    // The latency is observed when the write completes, which the server may learn after the
+    // client has already read the frame.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto metrics = api_.get("/metrics").body;
+    while (metrics.find("mf_ws_event_to_frame_seconds_count 1\n") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        metrics = api_.get("/metrics").body;
+    }
     EXPECT_NE(metrics.find("mf_ws_connections 1\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("mf_ws_events_total 1\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("mf_ws_event_to_frame_seconds_count 1\n"), std::string::npos) << metrics;
