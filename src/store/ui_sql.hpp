@@ -452,10 +452,29 @@ private:
     // tasks_cut_first); each row then carries its place in the whole list, mf_position.
     Result<Ok> tasks(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
         q_.sql("WITH ");
-        if (cut) {
+        if (cut && kPostgres) {
+            // PostgreSQL looks the page's tasks up one by one either way (a descent per task
+            // into the records and one into the artifacts): the aggregate per task saved it
+            // nothing measurable, and read the retried tasks' records twice.
             if (auto ok = task_window(*cut); !ok) return ok;
             q_.sql(", att AS (");
             attempts(scope, "mf_window");
+        } else if (cut) {
+            if (auto ok = task_window(*cut); !ok) return ok;
+            q_.sql(", mf_once AS (");
+            single_attempts("mf_window");
+            // The window's tasks that may have attempts other than 0 (a record of one), or
+            // whose attempt_ok record names no attempt: their attempts are derived in full.
+            q_.sql(
+                "), mf_several AS (SELECT p.* FROM mf_window p WHERE p.task_id IN (SELECT "
+                "task_id FROM mf_retried) OR p.task_id IN (SELECT task_id FROM mf_once WHERE "
+                "mf_unnamed_attempt = 1)), att AS (");
+            attempts(scope, "mf_several");
+            q_.sql(
+                " UNION ALL SELECT task_id, attempt_id, started_at, attempt_finished_at, "
+                "task_ok_finished_at, task_ok_location, attempt_ok, next_started_at, "
+                "mf_rows_before, mf_attempts FROM mf_once WHERE task_id NOT IN (SELECT task_id "
+                "FROM mf_several)");
         } else {
             q_.sql("att AS (");
             attempts(scope, {});
@@ -508,17 +527,21 @@ private:
         q_.sql(kTaskKey).sql(", t.mf_place, 0 AS mf_extra, 0 AS mf_kind FROM (SELECT t.*, ");
         q_.sql("ROW_NUMBER() OVER (ORDER BY ");
         task_order(query, "t");
-        q_.sql(") - 1");
-        if constexpr (!kPostgres) q_.sql(" + (SELECT skip FROM mf_skip)");
-        q_.sql(" AS mf_place FROM (SELECT ").sql(kTaskKey);
-        q_.sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
+        q_.sql(") - 1 + (SELECT skip FROM mf_skip) AS mf_place FROM (SELECT ");
+        if constexpr (kPostgres) q_.sql("* FROM (SELECT ");
+        q_.sql(kTaskKey).sql(" FROM tasks_v3 t WHERE t.ts_epoch IS NOT NULL");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
         q_.sql(" ORDER BY ");
         task_order(query, "t");
         q_.sql(" LIMIT ");
         if constexpr (kPostgres) {
+            // The walk stops at the page's end; the tasks before the window are skipped
+            // without being numbered.
             integer(query.offset + query.limit);
+            q_.sql(") t ORDER BY ");
+            task_order(query, "t");
+            q_.sql(" OFFSET (SELECT skip FROM mf_skip)");
         } else {
             q_.sql("(SELECT ");
             integer(query.offset + query.limit);
@@ -543,6 +566,17 @@ private:
             q_.sql(key).sql(" OFFSET 0) " + a).sql(joins).sql(" WHERE 1 = 1");
         } else {
             q_.sql(" CROSS JOIN ").sql(table).sql(" " + a).sql(joins).sql(" WHERE ").sql(key);
+        }
+    }
+
+    // " LEFT JOIN table alias", its rows looked up by each row before it, as keyed_join.
+    void keyed_left_join(std::string_view table, std::string_view alias, const std::string& key) {
+        const std::string a(alias);
+        if constexpr (kPostgres) {
+            q_.sql(" LEFT JOIN LATERAL (SELECT * FROM ").sql(table).sql(" " + a + " WHERE ");
+            q_.sql(key).sql(" OFFSET 0) " + a + " ON TRUE");
+        } else {
+            q_.sql(" LEFT JOIN ").sql(table).sql(" " + a + " ON ").sql(key);
         }
     }
 
@@ -622,6 +656,39 @@ private:
         } else {
             q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id");
         }
+    }
+
+    // The attempt of each task of `of` as attempts() derives it when every attempt record and
+    // _task_ok artifact of the task is of attempt 0 (all but the retried few): one aggregate
+    // per task, without the grouping by attempt and the passes over each task's attempts.
+    // mf_unnamed_attempt marks a task with an attempt_ok record without tags, whose attempt
+    // attempts() derives otherwise.
+    void single_attempts(std::string_view of) {
+        const auto same_task = [](std::string_view alias) {
+            const std::string a(alias);
+            return a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
+                   ".step_name = p.step_name AND " + a + ".task_id = p.task_id AND ";
+        };
+        q_.sql(
+            "SELECT p.task_id, (CASE WHEN count(m.task_id) > 0 OR count(a.task_id) > 0 THEN 0 "
+            "END) AS attempt_id, max(CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
+            "started_at, max(CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
+            "attempt_finished_at, max(a.ts_epoch) AS task_ok_finished_at, max(a.location) AS "
+            "task_ok_location, max(CASE WHEN m.field_name = 'attempt_ok' THEN ");
+        truth("m.value");
+        q_.sql(
+            " END) AS attempt_ok, CAST(NULL AS BIGINT) AS next_started_at, max(p.mf_rows_before) "
+            "AS mf_rows_before, count(m.task_id) + count(a.task_id) AS mf_attempts, max(CASE WHEN "
+            "m.field_name = 'attempt_ok' AND m.tags IS NULL THEN 1 ELSE 0 END) AS "
+            "mf_unnamed_attempt FROM ");
+        q_.sql(of).sql(" p");
+        // A task without a record of a later attempt has no _task_ok artifact but attempt 0's:
+        // at most one row, looked up before the task's records, once per task.
+        keyed_left_join("artifact_v3", "a", same_task("a") + "a.name = '_task_ok'");
+        keyed_left_join(
+            "metadata_v3", "m",
+            same_task("m") + "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
+        q_.sql(" GROUP BY p.task_id");
     }
 
     // The rows of the tasks (tasks_v3 in the scope, or with `windowed` mf_window) with the

@@ -245,7 +245,7 @@ TEST_F(UiStatus, StepDurationRunsToItsLastTaskSign) {
 // in the list ordered on a derived column (which derives every attempt first).
 TEST_F(UiStatus, TimelinePagesKeepEveryAttemptAcrossPageBoundaries) {
     run(1, kNowMs - 60'000, kNowS - 1);
-    for (std::int64_t i = 0; i < 7; ++i) task(1, 10 + i, kNowMs - 50'000 + i * 10, kNowS - 1);
+    for (std::int64_t i = 0; i < 10; ++i) task(1, 10 + i, kNowMs - 50'000 + i * 10, kNowS - 1);
     record(1, 10, "attempt", "0", 0, kNowMs - 45'000);
     record(1, 10, "attempt_ok", "True", 0, kNowMs - 44'000);
     for (std::int64_t attempt = 0; attempt < 3; ++attempt)  // three attempts
@@ -260,13 +260,24 @@ TEST_F(UiStatus, TimelinePagesKeepEveryAttemptAcrossPageBoundaries) {
     record(1, 15, "attempt-done", "1", 1, kNowMs - 40'000);
     record(1, 16, "attempt", "0", 0, kNowMs - 45'000);
     record(1, 16, "attempt-done", "0", 0, kNowMs - 44'000);
+    record(1, 17, "attempt", "0", 0, kNowMs - 45'000);  // an attempt_ok naming no attempt
+    server_.execute(
+        "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, value, "
+        "type, ts_epoch, tags, system_tags) VALUES ('F', 1, 'end', 17, 'attempt_ok', 'True', "
+        "'attempt_ok', " +
+        n(kNowMs - 44'000) + ", NULL, NULL)");
+    task_ok(1, 18, 0, kNowMs - 44'000);                 // a _task_ok artifact and no record
+    record(1, 19, "attempt", "0", 0, kNowMs - 45'000);  // records twice
+    record(1, 19, "attempt", "0", 0, kNowMs - 45'500);
+    record(1, 19, "attempt_ok", "False", 0, kNowMs - 44'000);
+    record(1, 19, "attempt_ok", "True", 0, kNowMs - 43'000);
 
     for (const std::string order : {"%2Bts_epoch", "-ts_epoch"}) {
         // The tasks' ts_epoch differ, so that this order lists the rows alike.
         const auto whole =
             get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=" + order + ",%2Battempt_id");
-        ASSERT_EQ(whole.size(), 12u) << order;
-        for (std::size_t limit = 1; limit <= 13; ++limit) {
+        ASSERT_EQ(whole.size(), 15u) << order;
+        for (std::size_t limit = 1; limit <= 16; ++limit) {
             json::array pages;
             for (std::size_t page = 1; page <= whole.size() / limit + 1; ++page) {
                 const auto rows = get_rows("/flows/F/runs/1/tasks?_order=" + order +
