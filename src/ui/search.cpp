@@ -1,6 +1,7 @@
 #include "ui/search.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +13,7 @@
 
 #include "api/json_writer.hpp"
 #include "datastore/object_store.hpp"
+#include "http/problem.hpp"
 #include "model/text.hpp"
 #include "realtime/websocket.hpp"
 #include "ui/realtime_route.hpp"
@@ -29,6 +31,7 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // An artifact search reads values in at most this many batches, with a progress frame after
 // each.
 constexpr std::size_t kProgressSteps = 20;
+constexpr std::int64_t kDefaultMaxSearches = 8;
 
 // What one search asks for. Query values are decoded once, as the UI encodes them.
 struct SearchRequest {
@@ -255,9 +258,33 @@ private:
     bool open_ = true;
 };
 
+// Searches running at once. Each reads up to every artifact of a run on the datastore
+// reader's few threads: more searches would only queue there, and delay the logs and values
+// that other pages are waiting for.
+class SearchSlots {
+public:
+    explicit SearchSlots(std::size_t limit) : limit_(limit) {}
+
+    // A slot, held until the last copy of the returned pointer is gone; null when all are
+    // taken.
+    std::shared_ptr<void> take() {
+        auto running = running_->load();
+        do {
+            if (running >= limit_) return nullptr;
+        } while (!running_->compare_exchange_weak(running, running + 1));
+        return {running_.get(), [running = running_](void*) { --*running; }};
+    }
+
+private:
+    const std::size_t limit_;
+    const std::shared_ptr<std::atomic<std::size_t>> running_ =
+        std::make_shared<std::atomic<std::size_t>>(0);
+};
+
 asio::awaitable<void> serve_search(asio::ip::tcp::socket socket, std::string target,
                                    realtime::UpgradeHeaders headers, const DatabaseContext& context,
-                                   SearchRequest search) {
+                                   SearchRequest search,
+                                   [[maybe_unused]] std::shared_ptr<void> slot_held_until_done) {
     realtime::WebSocket stream(std::move(socket));
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(30);  // also bounds the closing handshake
@@ -274,25 +301,35 @@ asio::awaitable<void> serve_search(asio::ip::tcp::socket socket, std::string tar
 // The connection, once upgraded, to its search. Made outside the handler's coroutine: GCC 12
 // frees the captures of a lambda made inside one twice.
 std::function<asio::awaitable<void>(asio::ip::tcp::socket&)> hand_over(
-    const DatabaseContext& context, const http::Request& request) {
+    const DatabaseContext& context, const http::Request& request, std::shared_ptr<void> slot) {
     return [&context, search = read_search(request), target = request.target,
-            headers = request.headers](asio::ip::tcp::socket& socket) {
-        return serve_search(std::move(socket), target, headers, context, search);
+            headers = request.headers, slot = std::move(slot)](asio::ip::tcp::socket& socket) {
+        return serve_search(std::move(socket), target, headers, context, search, slot);
     };
 }
 
 }  // namespace
 
 void add_search_routes(http::Router& router, const DatabaseContext& context) {
-    const auto handler = [&context](http::Request& request) -> asio::awaitable<http::Reply> {
+    auto slots = std::make_shared<SearchSlots>(static_cast<std::size_t>(
+        number_from_environment("MF_UI_MAX_SEARCHES", kDefaultMaxSearches)));
+    const auto handler = [&context, slots](http::Request& request) -> asio::awaitable<http::Reply> {
         if (!asks_for_websocket(request)) {
             co_return internal_error_reply("generic-error",
                                            "Bad Request: a websocket upgrade is expected");
         }
+        auto slot = slots->take();
+        if (!slot) {
+            auto busy = http::problem_reply(
+                503, "Service Unavailable",
+                "as many artifact searches as MF_UI_MAX_SEARCHES allows are running; try again");
+            busy.headers.emplace_back("Retry-After", "1");
+            co_return busy;
+        }
         http::Reply reply;
         reply.version_header = false;
         reply.status = 101;
-        reply.take_over = hand_over(context, request);
+        reply.take_over = hand_over(context, request, std::move(slot));
         co_return reply;
     };
     router.add("GET", "/search/flows/{flow_id}/runs/{run_number}", handler);

@@ -228,6 +228,147 @@ TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     }
 }
 
+// A loopback endpoint that accepts connections and never answers; counts them.
+class SilentEndpoint {
+public:
+    SilentEndpoint() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        accept();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~SilentEndpoint() {
+        io_.stop();
+        thread_.join();
+    }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    }
+    int connections() const { return connections_; }
+
+private:
+    void accept() {
+        acceptor_.async_accept(
+            [this](boost::system::error_code error, boost::asio::ip::tcp::socket socket) {
+                if (error) return;
+                ++connections_;
+                held_.push_back(std::move(socket));
+                accept();
+            });
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::vector<boost::asio::ip::tcp::socket> held_;
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+};
+
+// The environment of a service whose S3 datastore is a silent endpoint: each try waits 1 s.
+struct SilentDatastore {
+    SilentEndpoint endpoint;
+    ScopedEnv root{"METAFLOW_DATASTORE_SYSROOT_S3", "s3://mf-unreachable/metaflow"};
+    ScopedEnv endpoint_url{"METAFLOW_S3_ENDPOINT_URL", endpoint.url()};
+    ScopedEnv key{"AWS_ACCESS_KEY_ID", "AKIDUNREACHABLE"};
+    ScopedEnv secret{"AWS_SECRET_ACCESS_KEY", "unreachable"};
+    ScopedEnv no_imds{"AWS_EC2_METADATA_DISABLED", "true"};
+    ScopedEnv timeout{"MF_UI_S3_TIMEOUT", "1"};
+    ScopedEnv no_prefetch{"PREFETCH_RUNS_LIMIT", "0"};
+};
+
+// Every row of a `postprocess=true` list at `target` carries the same out-of-reach error.
+void expect_rows_out_of_reach(HttpClient& client, const std::string& target, std::size_t at_least) {
+    SCOPED_TRACE(target);
+    auto list = client.get(target);
+    ASSERT_EQ(list.status, 200u) << list.body;
+    const auto body = list.json();
+    const auto& rows = body.at("data").as_array();
+    ASSERT_GE(rows.size(), at_least) << list.body;
+    const auto first_error = rows.front().at("postprocess_error");
+    EXPECT_EQ(first_error.at("id"), "MetaflowS3Exception") << list.body;
+    for (const auto& row : rows) {
+        EXPECT_FALSE(row.as_object().contains("content"));
+        EXPECT_EQ(row.at("postprocess_error"), first_error);
+    }
+}
+
+// An endpoint that never answers costs each try its whole timeout: a list that asked it for
+// every row would take its rows times the retries.
+TEST(UiStorage, APostprocessListStopsAskingADatastoreOutOfReach) {
+    SilentDatastore silent;
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    // Each list reached the endpoint with one object's tries (4), not each row's.
+    expect_rows_out_of_reach(client, std::string(kTask) + "/artifacts?postprocess=true", 4);
+    EXPECT_EQ(silent.endpoint.connections(), 4);
+    expect_rows_out_of_reach(client, "/flows/AccForeach_ui/runs/3/tasks?postprocess=true", 4);
+    EXPECT_EQ(silent.endpoint.connections(), 8);
+}
+
+TEST(UiStorage, AnObjectMissingFromTheDatastoreIsTheErrorOfItsRowOnly) {
+    TempDir copy;
+    std::filesystem::copy(kDatastoreParent, copy.path(), std::filesystem::copy_options::recursive);
+    ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_LOCAL", copy.path().string());
+    ScopedEnv no_prefetch("PREFETCH_RUNS_LIMIT", "0");
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto client = server.client();
+    const std::string target = std::string(kTask) + "/artifacts?postprocess=true&_limit=3";
+    const auto listed = client.get(target).json();
+    const auto& first = listed.at("data").at(0);
+    const std::string sha(first.at("sha").as_string());
+    ASSERT_GT(std::filesystem::remove_all(copy.path() / ".metaflow" / "AccRetry_ui" / "data" /
+                                          sha.substr(0, 2) / sha),
+              0u);
+
+    UiTestServer fresh;  // nothing cached
+    fresh.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    auto fresh_client = fresh.client();
+    const auto answer = fresh_client.get(target);
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    const auto body = answer.json();
+    const auto& rows = body.at("data").as_array();
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].at("postprocess_error").at("id"), "MetaflowNotFound") << answer.body;
+    for (std::size_t i = 1; i < rows.size(); ++i)
+        EXPECT_EQ(rows[i].at("content"), listed.at("data").at(i).at("content")) << answer.body;
+}
+
+// A value search over an endpoint that never answers runs for its tries' timeouts; with
+// MF_UI_MAX_SEARCHES=1 another search meanwhile gets 503, and one after it runs.
+TEST(UiStorage, SearchesBeyondTheLimitAreRefusedWhileOthersRun) {
+    SilentDatastore silent;
+    ScopedEnv one_search("MF_UI_MAX_SEARCHES", "1");
+    UiTestServer server;
+    server.load_inserts(read_text(MF_TEST_FIXTURES "/ui/ui-trace-db.sql"));
+    const std::string run = "/search/flows/AccParams_ui/runs/8";
+    int first_close_code = 0;
+    std::thread first([&] {
+        first_close_code = open_search(server.ui_port(), run + "?key=alpha&value=7").close_code;
+    });
+    for (int tries = 0; tries < 200 && silent.endpoint.connections() == 0; ++tries)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_GE(silent.endpoint.connections(), 1) << "the first search never reached the datastore";
+    auto client = server.client();
+    const auto refused = client.request("GET", run + "?key=alpha", {},
+                                        {{"upgrade", "websocket"}, {"connection", "Upgrade"}});
+    EXPECT_EQ(refused.status, 503u) << refused.body;
+    EXPECT_EQ(refused.header("retry-after"), "1");
+    EXPECT_NE(refused.body.find("MF_UI_MAX_SEARCHES"), std::string::npos) << refused.body;
+    first.join();
+    EXPECT_EQ(first_close_code, 1000);
+    // The slot is given back once the first search's connection is gone, which the server
+    // may finish after the client has seen the close.
+    int after_close_code = 0;
+    for (int tries = 0; tries < 100 && after_close_code == 0; ++tries) {
+        try {
+            after_close_code = open_search(server.ui_port(), run + "?key=alpha").close_code;
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    EXPECT_EQ(after_close_code, 1000);
+}
+
 // The value of a counter without labels on /metrics.
 double counter(HttpClient& api, const std::string& name) {
     const std::string text = api.get("/metrics").body;
