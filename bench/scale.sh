@@ -47,7 +47,7 @@ task=$(echo "$load" | awk '/first foreach task/ {print $NF}')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ui_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$binary" serve --host 127.0.0.1 --port "$port" --database "$database" --log-level warning \
-  --ui-port "$ui_port" --ui-host 127.0.0.1 &
+  --ui-port "$ui_port" --ui-host 127.0.0.1 --migration-port 0 &
 server=$!
 base=http://127.0.0.1:$port
 ui=http://127.0.0.1:$ui_port
