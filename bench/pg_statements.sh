@@ -7,6 +7,10 @@
 #
 #   bench/pg_statements.sh build/metadata-service [OTHER_BINARY ...]
 #   SECONDS_PER_RUN=20 bench/pg_statements.sh ...
+#   ANALYZED=1 bench/pg_statements.sh ...   # after the same load for as long and an ANALYZE
+#
+# Without ANALYZED the tables hold rows newer than any statistics, as bench/run's short runs
+# do (autovacuum's first ANALYZE of a table comes up to a minute after its first 50 rows).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +50,10 @@ for binary in "$@"; do
   post /flows/BenchFlow/run "{\"user_name\": \"bench\", $tags}"
   post /flows/BenchFlow/runs/1/steps/mix/step "{\"user_name\": \"bench\", $tags}"
 
+  if [ -n "${ANALYZED:-}" ]; then
+    wrk -t16 -c16 -d"${seconds}s" -s "$root/bench/wrk/client_mix.lua" "$base" >/dev/null
+    in_database -c "ANALYZE"
+  fi
   # The statistics of this run only: reset, then read the same way after wrk.
   admin -c "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')" >/dev/null
   in_database -c "SELECT pg_stat_reset()" >/dev/null
