@@ -1,7 +1,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,13 +14,14 @@
 #include "app/service.hpp"
 #include "config/config.hpp"
 #include "model/clock.hpp"
+#include "model/text.hpp"
 #include "store/open.hpp"
 #include "store/scale_fixture.hpp"
 
 namespace {
 
 void set_log_level(std::string level) {
-    std::transform(level.begin(), level.end(), level.begin(), ::tolower);
+    level = mf::ascii_lower(level);
     if (level == "warning") level = "warn";
     if (level == "error") level = "err";
     spdlog::set_level(spdlog::level::from_str(level));

@@ -1,9 +1,8 @@
-#include <charconv>
-
 #include "api/body.hpp"
 #include "api/paging.hpp"
 #include "api/routes.hpp"
 #include "api/streaming.hpp"
+#include "model/text.hpp"
 
 namespace mf::api {
 namespace {
@@ -44,13 +43,11 @@ Result<std::vector<NewArtifact>> read_artifacts(const json::value& body) {
 
 Result<std::int32_t> read_attempt(const http::Request& request) {
     const auto& text = request.param("attempt_id");
-    std::int32_t attempt = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), attempt);
-    if (ec != std::errc() || end != text.data() + text.size() || attempt < 0 ||
-        attempt > kMaxAttempt) {
+    const auto attempt = parse_number<std::int32_t>(text);
+    if (!attempt || *attempt < 0 || *attempt > kMaxAttempt) {
         return Error::invalid("attempt_id must be an integer from 0 to 32767");
     }
-    return attempt;
+    return *attempt;
 }
 
 Awaitable add_artifacts(const Context& context, http::Request& request) {

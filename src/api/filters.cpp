@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
-#include <charconv>
 
 #include "api/paging.hpp"
+#include "model/text.hpp"
 
 namespace mf::api {
 namespace {
@@ -26,20 +26,8 @@ constexpr std::array kOps = {
     OpName{"co", FilterOp::co}, OpName{"sw", FilterOp::sw}, OpName{"ew", FilterOp::ew},
     OpName{"li", FilterOp::li}, OpName{"is", FilterOp::is}};
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-    std::vector<std::string_view> parts;
-    while (true) {
-        auto at = text.find(separator);
-        parts.push_back(text.substr(0, at));
-        if (at == std::string_view::npos) return parts;
-        text.remove_prefix(at + 1);
-    }
-}
-
 bool is_integer(std::string_view text) {
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    return ec == std::errc() && end == text.data() + text.size();
+    return parse_number<std::int64_t>(text).has_value();
 }
 
 bool is_json(std::string_view text) {

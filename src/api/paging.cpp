@@ -1,9 +1,9 @@
 #include "api/paging.hpp"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "api/json_writer.hpp"
+#include "model/text.hpp"
 
 namespace mf::api {
 namespace {
@@ -80,12 +80,7 @@ std::optional<std::int64_t> as_integer(const json::value& value) {
     if (value.is_uint64() && value.as_uint64() <= INT64_MAX) {
         return static_cast<std::int64_t>(value.as_uint64());
     }
-    if (value.is_string()) {
-        std::string_view text = value.as_string();
-        std::int64_t n = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (ec == std::errc() && end == text.data() + text.size()) return n;
-    }
+    if (value.is_string()) return parse_number<std::int64_t>(value.as_string());
     return std::nullopt;
 }
 
@@ -99,12 +94,9 @@ Result<std::optional<Paging>> read_paging(const http::Request& request, CursorFa
     Paging paging;
     paging.limit = kDefaultLimit;
     if (limit && !limit->empty()) {
-        std::int64_t n = 0;
-        auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
-        if (ec != std::errc() || end != limit->data() + limit->size() || n < 0) {
-            return Error::invalid("_limit must be a non-negative integer");
-        }
-        paging.limit = std::min(n, kMaxLimit);
+        const auto n = parse_number<std::int64_t>(*limit);
+        if (!n || *n < 0) return Error::invalid("_limit must be a non-negative integer");
+        paging.limit = std::min(*n, kMaxLimit);
     }
     if (cursor && !cursor->empty()) {
         auto key = decode_cursor(family, *cursor);

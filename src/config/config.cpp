@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "model/text.hpp"
+
 namespace mf {
 namespace {
 
@@ -167,8 +169,7 @@ std::string mask_secrets(std::string_view text) {
     }
     // key=value connection strings: password=... up to the next space
     for (std::string_view key : {"password=", "pswd="}) {
-        std::string lower = out;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        std::string lower = ascii_lower(out);
         for (auto at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
             auto begin = at + key.size();
             auto end = out.find_first_of(" \t", begin);

@@ -1,6 +1,5 @@
 #include "datastore/aws_credentials.hpp"
 
-#include <charconv>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -11,19 +10,13 @@
 #include <boost/json.hpp>
 
 #include "datastore/http_fetch.hpp"
+#include "model/text.hpp"
 
 namespace mf::datastore {
 namespace {
 
 using Clock = std::chrono::system_clock;
 using Section = std::map<std::string, std::string>;
-
-std::string trim(const std::string& text) {
-    auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return "";
-    auto last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
-}
 
 std::optional<std::string> non_empty(const EnvLookup& env, const std::string& name) {
     auto value = env(name);
@@ -37,15 +30,16 @@ std::map<std::string, Section> read_ini(const std::string& path) {
     std::string line;
     std::string current;
     while (std::getline(in, line)) {
-        line = trim(line);
+        line = std::string(trim_space(line));
         if (line.empty() || line[0] == '#' || line[0] == ';') continue;
         if (line.front() == '[' && line.back() == ']') {
-            current = trim(line.substr(1, line.size() - 2));
+            current = trim_space(std::string_view(line).substr(1, line.size() - 2));
             continue;
         }
         auto equals = line.find('=');
         if (equals == std::string::npos) continue;
-        sections[current][trim(line.substr(0, equals))] = trim(line.substr(equals + 1));
+        sections[current][std::string(trim_space(std::string_view(line).substr(0, equals)))] =
+            trim_space(std::string_view(line).substr(equals + 1));
     }
     return sections;
 }
@@ -168,9 +162,10 @@ Result<AwsCredentials> from_web_identity(const EnvLookup& env, const std::string
     auto session = non_empty(env, "AWS_ROLE_SESSION_NAME").value_or("metaflow-ui-backend");
     HttpRequest request{.method = "POST", .url = endpoint + "/"};
     request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    request.body = "Action=AssumeRoleWithWebIdentity&RoleArn=" + uri_encode(role_arn, false) +
-                   "&RoleSessionName=" + uri_encode(session, false) +
-                   "&Version=2011-06-15&WebIdentityToken=" + uri_encode(trim(token.str()), false);
+    request.body =
+        "Action=AssumeRoleWithWebIdentity&RoleArn=" + uri_encode(role_arn, false) +
+        "&RoleSessionName=" + uri_encode(session, false) +
+        "&Version=2011-06-15&WebIdentityToken=" + uri_encode(trim_space(token.str()), false);
     auto response = http_fetch(request);
     if (!response) return no_credentials("STS: " + response.error().message);
     if (response->status != 200) {
@@ -218,7 +213,7 @@ std::optional<Result<AwsCredentials>> from_container(const EnvLookup& env) {
         std::ifstream in(*file);
         std::stringstream text;
         text << in.rdbuf();
-        authorization = trim(text.str());
+        authorization = std::string(trim_space(text.str()));
     } else {
         authorization = non_empty(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
     }
@@ -242,10 +237,11 @@ Result<AwsCredentials> from_instance_metadata(const EnvLookup& env) {
     std::string token_header = "X-aws-ec2-metadata-token: " + token->body;
     std::string base = endpoint + "/latest/meta-data/iam/security-credentials/";
     auto role = http_fetch(quick({.url = base, .headers = {token_header}}));
-    if (!role || role->status != 200 || trim(role->body).empty()) {
+    if (!role || role->status != 200 || trim_space(role->body).empty()) {
         return no_credentials("the instance has no IAM role");
     }
-    auto name = trim(role->body.substr(0, role->body.find('\n')));
+    auto name =
+        std::string(trim_space(std::string_view(role->body).substr(0, role->body.find('\n'))));
     return fetch_credentials(quick({.url = base + name, .headers = {token_header}}),
                              "instance-metadata");
 }
@@ -262,11 +258,8 @@ EnvLookup process_environment() {
 
 std::size_t number_or(const EnvLookup& env, const char* name, std::size_t fallback) {
     auto text = env(name);
-    if (!text || text->empty()) return fallback;
-    std::size_t value = 0;
-    auto [ptr, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc() || ptr != text->data() + text->size()) return fallback;
-    return value;
+    if (!text) return fallback;
+    return parse_number<std::size_t>(*text).value_or(fallback);
 }
 
 std::optional<std::string> config_file_region(const EnvLookup& env) {

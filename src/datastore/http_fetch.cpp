@@ -2,10 +2,11 @@
 
 #include <curl/curl.h>
 
-#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
+
+#include "model/text.hpp"
 
 namespace mf::datastore {
 namespace {
@@ -36,14 +37,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     std::string line(data, size * count);
     auto colon = line.find(':');
     if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        auto value = line.substr(colon + 1);
-        auto first = value.find_first_not_of(" \t");
-        auto last = value.find_last_not_of(" \t\r\n");
-        transfer->response.headers[name] =
-            first == std::string::npos ? "" : value.substr(first, last - first + 1);
+        transfer->response.headers[ascii_lower(line.substr(0, colon))] =
+            trim_space(std::string_view(line).substr(colon + 1));
     } else if (line.rfind("HTTP/", 0) == 0) {
         transfer->response.headers.clear();  // a new response (after a 100 or a redirect)
     }

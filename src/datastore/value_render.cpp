@@ -1,9 +1,9 @@
 #include "datastore/value_render.hpp"
 
 #include "datastore/utf8.hpp"
+#include "model/text.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -295,11 +295,8 @@ public:
     void integer(std::int64_t value) { put(value); }
     void big_integer(const std::string& decimal) {
         if (decimal[0] != '-') {
-            std::uint64_t unsigned_value = 0;
-            auto parsed =
-                std::from_chars(decimal.data(), decimal.data() + decimal.size(), unsigned_value);
-            if (parsed.ec == std::errc{} && parsed.ptr == decimal.data() + decimal.size()) {
-                put(unsigned_value);
+            if (const auto unsigned_value = parse_number<std::uint64_t>(decimal)) {
+                put(*unsigned_value);
                 return;
             }
         }

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/text.hpp"
+
 namespace mf::http {
 namespace {
 
@@ -38,12 +40,6 @@ std::optional<std::array<unsigned char, 32>> from_hex(std::string_view hex) {
     return bytes;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw std::invalid_argument("cannot read API key file " + path);
@@ -59,7 +55,7 @@ std::vector<ApiKey> KeyRing::parse(std::string_view text, std::string_view sourc
     std::size_t line_number = 0;
     while (!text.empty()) {
         auto end = text.find_first_of("\n,");
-        auto line = trim(text.substr(0, end));
+        auto line = trim_space(text.substr(0, end));
         text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
         ++line_number;
         if (line.empty() || line.front() == '#') continue;
@@ -70,7 +66,7 @@ std::vector<ApiKey> KeyRing::parse(std::string_view text, std::string_view sourc
         ApiKey key;
         auto space = line.find_first_of(" \t");
         if (space != std::string_view::npos) {
-            auto role = trim(line.substr(space));
+            auto role = trim_space(line.substr(space));
             line = line.substr(0, space);
             if (role == "read-only") {
                 key.role = KeyRole::read_only;

@@ -1,27 +1,19 @@
 #include "http/beast_message.hpp"
 
-#include <cctype>
 #include <string>
 
 #include "http/url.hpp"
+#include "model/text.hpp"
 
 namespace mf::http {
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<Request> to_request(bhttp::request<bhttp::string_body>& message) {
     Request request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     for (const auto& field : message) {
-        request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+        request.headers.emplace_back(ascii_lower(field.name_string()), std::string(field.value()));
     }
     auto question = request.target.find('?');
     if (question != std::string::npos) {

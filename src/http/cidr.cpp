@@ -1,8 +1,9 @@
 #include "http/cidr.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
+
+#include "model/text.hpp"
 
 namespace mf::http {
 namespace {
@@ -26,12 +27,9 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
     unsigned max_prefix = address.is_v4() ? 32 : 128;
     unsigned prefix = max_prefix;
     if (slash != std::string_view::npos) {
-        auto digits = text.substr(slash + 1);
-        auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-        if (error != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
-            prefix > max_prefix) {
-            return std::nullopt;
-        }
+        const auto digits = parse_number<unsigned>(text.substr(slash + 1));
+        if (!digits || *digits > max_prefix) return std::nullopt;
+        prefix = *digits;
     }
     Cidr cidr;
     cidr.network_ = as_v6_bytes(address);

@@ -1,6 +1,6 @@
 #include "model/ids.hpp"
 
-#include <charconv>
+#include "model/text.hpp"
 
 namespace mf {
 
@@ -14,10 +14,7 @@ bool is_all_digits(std::string_view s) {
 
 ObjectKey ObjectKey::parse(std::string_view segment) {
     if (!is_all_digits(segment)) return ObjectKey(std::string(segment));
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(segment.data(), segment.data() + segment.size(), n);
-    if (ec != std::errc() || end != segment.data() + segment.size()) return ObjectKey(-1);
-    return ObjectKey(n);
+    return ObjectKey(parse_number<std::int64_t>(segment).value_or(-1));
 }
 
 }  // namespace mf

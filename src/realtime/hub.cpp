@@ -7,12 +7,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
-#include <charconv>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <set>
 
+#include "model/text.hpp"
 #include "realtime/row_filter.hpp"
 #include "realtime/websocket.hpp"
 
@@ -53,10 +53,8 @@ std::int64_t attempt_of(const std::vector<std::string>& tags) {
     constexpr std::string_view kPrefix = "attempt_id:";
     for (const auto& tag : tags) {
         if (!tag.starts_with(kPrefix)) continue;
-        std::int64_t attempt = 0;
-        auto [end, error] =
-            std::from_chars(tag.data() + kPrefix.size(), tag.data() + tag.size(), attempt);
-        if (error == std::errc() && end == tag.data() + tag.size()) return attempt;
+        if (auto attempt = parse_number<std::int64_t>(std::string_view(tag).substr(kPrefix.size())))
+            return *attempt;
     }
     return 0;
 }
@@ -67,12 +65,7 @@ std::optional<double> since_of(const json::value* since) {
     if (since->is_int64()) return static_cast<double>(since->as_int64());
     if (since->is_uint64()) return static_cast<double>(since->as_uint64());
     if (since->is_double()) return since->as_double();
-    if (since->is_string()) {
-        const auto& text = since->as_string();
-        double value = 0;
-        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (!text.empty() && error == std::errc() && end == text.data() + text.size()) return value;
-    }
+    if (since->is_string()) return parse_number<double>(since->as_string());
     return std::nullopt;
 }
 
@@ -448,7 +441,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
                        {keys.run_path() + "/metadata", keys.task_path() + "/metadata"}});
         if (*change.field_name == "attempt") {
             // A retry is a new row of the task lists.
-            const auto attempt = whole_number(change.value.value_or("")).value_or(0);
+            const auto attempt = parse_number<std::int64_t>(change.value.value_or("")).value_or(0);
             out.push_back(task_broadcast(keys, attempt > 0 ? "INSERT" : "UPDATE", attempt));
             watched_tasks.insert(keys);
         } else if (*change.field_name == "attempt_ok") {
@@ -726,9 +719,10 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         for (auto& row : *rows) {
             const auto status = cell(row, "status");
             if (status == "running" || status == "pending") continue;
-            Keys key{cell(row, "flow_id"), whole_number(cell(row, "run_number")).value_or(0),
+            Keys key{cell(row, "flow_id"),
+                     parse_number<std::int64_t>(cell(row, "run_number")).value_or(0),
                      tasks ? cell(row, "step_name") : "",
-                     tasks ? whole_number(cell(row, "task_id")).value_or(0) : 0};
+                     tasks ? parse_number<std::int64_t>(cell(row, "task_id")).value_or(0) : 0};
             // One that ended while it was read is done with already.
             if (watched.erase(key) == 0 || status != "failed") continue;
             const auto paths = tasks ? task_broadcast(key, "UPDATE", std::nullopt).paths

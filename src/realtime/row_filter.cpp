@@ -2,30 +2,15 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cctype>
-#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "model/text.hpp"
+
 namespace mf::realtime {
 
-std::optional<std::int64_t> whole_number(std::string_view text) {
-    std::int64_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
-
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // SQL LIKE: % any run of characters, _ one character.
 bool like(std::string_view text, std::string_view pattern) {
@@ -72,19 +57,19 @@ bool value_matches(FilterOp op, UiColumnKind kind, const std::optional<std::stri
     if (!cell) return false;
     switch (op) {
         case FilterOp::co:
-            return lower(*cell).find(lower(*value)) != std::string::npos;
+            return ascii_lower(*cell).find(ascii_lower(*value)) != std::string::npos;
         case FilterOp::sw:
-            return lower(*cell).starts_with(lower(*value));
+            return ascii_lower(*cell).starts_with(ascii_lower(*value));
         case FilterOp::ew:
-            return lower(*cell).ends_with(lower(*value));
+            return ascii_lower(*cell).ends_with(ascii_lower(*value));
         case FilterOp::li:
-            return like(lower(*cell), lower(*value));
+            return like(ascii_lower(*cell), ascii_lower(*value));
         default:
             break;
     }
     if (kind == UiColumnKind::integer) {
-        const auto cell_number = whole_number(*cell);
-        const auto number = whole_number(*value);
+        const auto cell_number = parse_number<std::int64_t>(*cell);
+        const auto number = parse_number<std::int64_t>(*value);
         if (!cell_number || !number) return false;
         return compare(op, *cell_number, *number);
     }

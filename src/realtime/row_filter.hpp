@@ -10,10 +10,6 @@
 
 namespace mf::realtime {
 
-// A decimal integer spelled whole (no sign but "-", nothing after the digits), as the
-// database stores ids and attempts; nullopt otherwise.
-std::optional<std::int64_t> whole_number(std::string_view text);
-
 // Whether a row of `resource` passes the filters of a subscription, as the same filters
 // select rows of a list: values of one filter OR-ed, filters AND-ed; integer columns compare
 // as numbers (a value that is not a number matches nothing), others as text; `co`, `sw`,

@@ -1,7 +1,8 @@
 #include "store/row_change.hpp"
 
 #include <boost/json.hpp>
-#include <charconv>
+
+#include "model/text.hpp"
 
 namespace mf {
 namespace {
@@ -37,12 +38,7 @@ std::optional<std::int64_t> number_of(const json::object& data, std::string_view
     if (!value) return std::nullopt;
     if (value->is_int64()) return value->as_int64();
     if (value->is_uint64()) return static_cast<std::int64_t>(value->as_uint64());
-    if (value->is_string()) {
-        const auto& text = value->as_string();
-        std::int64_t number = 0;
-        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-        if (error == std::errc() && end == text.data() + text.size()) return number;
-    }
+    if (value->is_string()) return parse_number<std::int64_t>(value->as_string());
     return std::nullopt;
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -10,6 +9,7 @@
 
 #include "model/error.hpp"
 #include "model/result.hpp"
+#include "model/text.hpp"
 #include "store/sql_filters.hpp"
 #include "store/ui_reader.hpp"
 
@@ -767,13 +767,11 @@ private:
         }
         q_.sql(comparison(op, Operators{null_safe_equal(), ilike()}));
         if (column.kind == UiColumnKind::integer) {
-            std::int64_t number = 0;
-            const char* end = value->data() + value->size();
-            auto [ptr, error] = std::from_chars(value->data(), end, number);
-            if (value->empty() || error != std::errc() || ptr != end) {
+            const auto number = parse_number<std::int64_t>(*value);
+            if (!number) {
                 return Error::invalid("invalid input syntax for type bigint: \"" + *value + "\"");
             }
-            integer(number);
+            integer(*number);
         } else {
             q_.sql("CAST(").value(*value).sql(" AS TEXT)");
         }

@@ -1,19 +1,11 @@
 #include <algorithm>
-#include <charconv>
 #include <regex>
 
+#include "model/text.hpp"
 #include "ui/resource_routes.hpp"
 
 namespace mf::ui {
 namespace {
-
-std::optional<double> number_of(const std::string& text) {
-    double value = 0;
-    auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || ptr != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
 
 // One tag:<op>=<term> condition: eq, ne, co, sw, ew, re (a regular expression matching at
 // the tag's start) and the numeric lt, le, gt, ge. An unknown operator keeps every tag.
@@ -31,8 +23,8 @@ bool tag_matches(const std::string& tag, std::string_view op, const std::string&
         }
     }
     if (op == "lt" || op == "le" || op == "gt" || op == "ge") {
-        auto a = number_of(tag);
-        auto b = number_of(term);
+        auto a = parse_number<double>(tag);
+        auto b = parse_number<double>(term);
         if (!a || !b) return false;
         if (op == "lt") return *a < *b;
         if (op == "le") return *a <= *b;

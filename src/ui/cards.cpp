@@ -1,9 +1,9 @@
 #include <algorithm>
-#include <charconv>
 
 #include <boost/json/serialize.hpp>
 
 #include "api/json_writer.hpp"
+#include "model/text.hpp"
 #include "ui/resource_routes.hpp"
 #include "ui/storage.hpp"
 
@@ -13,11 +13,8 @@ namespace {
 constexpr std::int64_t kDefaultCardLimit = 1000;
 
 std::int64_t positive_or(const std::string* text, std::int64_t fallback) {
-    if (!text) return fallback;
-    std::int64_t value = 0;
-    auto [ptr, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (error != std::errc() || ptr != text->data() + text->size() || value < 1) return fallback;
-    return value;
+    const auto value = text ? parse_number<std::int64_t>(*text) : std::nullopt;
+    return value && *value >= 1 ? *value : fallback;
 }
 
 http::Reply html_reply(unsigned status, std::string body) {

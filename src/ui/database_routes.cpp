@@ -1,9 +1,9 @@
 #include "ui/database_routes.hpp"
 
-#include <charconv>
 #include <cstdlib>
 #include <string_view>
 
+#include "model/text.hpp"
 #include "ui/resource_routes.hpp"
 #include "ui/storage.hpp"
 
@@ -29,12 +29,8 @@ http::Reply error_reply(const http::Request& request, const DatabaseContext& con
 std::int64_t number_from_environment(const char* name, std::int64_t fallback) {
     const char* text = std::getenv(name);
     if (!text) return fallback;
-    std::int64_t value = 0;
-    const std::string_view view(text);
-    auto [ptr, error] = std::from_chars(view.data(), view.data() + view.size(), value);
-    if (view.empty() || error != std::errc() || ptr != view.data() + view.size() || value < 0)
-        return fallback;
-    return value;
+    const auto value = parse_number<std::int64_t>(text);
+    return value && *value >= 0 ? *value : fallback;
 }
 
 StatusThresholds status_thresholds_from_environment() {

@@ -1,30 +1,12 @@
 #include "ui/list_query.hpp"
 
-#include <charconv>
+#include "model/text.hpp"
+
 #include <optional>
 #include <string_view>
 
 namespace mf::ui {
 namespace {
-
-std::optional<std::int64_t> whole_number(std::string_view text) {
-    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-    std::int64_t value = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, error] = std::from_chars(text.data(), end, value);
-    if (text.empty() || error != std::errc() || ptr != end) return std::nullopt;
-    return value;
-}
-
-std::vector<std::string> split_commas(std::string_view text) {
-    std::vector<std::string> items;
-    while (true) {
-        const auto comma = text.find(',');
-        items.emplace_back(text.substr(0, comma));
-        if (comma == std::string_view::npos) return items;
-        text.remove_prefix(comma + 1);
-    }
-}
 
 std::optional<FilterOp> filter_op(std::string_view name) {
     static constexpr std::pair<std::string_view, FilterOp> kOps[] = {
@@ -51,10 +33,11 @@ std::optional<TagFilter::Mode> tag_mode(std::string_view key) {
 Result<Paging> read_paging(const http::Request& request) {
     Paging paging;
     if (const auto* page = request.query_value("_page")) {
-        paging.page = std::max<std::int64_t>(whole_number(*page).value_or(1), 1);
+        paging.page =
+            std::max<std::int64_t>(parse_python_number<std::int64_t>(*page).value_or(1), 1);
     }
     if (const auto* limit = request.query_value("_limit")) {
-        paging.limit = whole_number(*limit).value_or(kDefaultLimit);
+        paging.limit = parse_python_number<std::int64_t>(*limit).value_or(kDefaultLimit);
         if (paging.limit < 0) return Error::invalid("LIMIT must not be negative");
         paging.limit = std::min(paging.limit, kMaxLimit);
     }
@@ -68,11 +51,11 @@ Result<Ok> read_list_query(const http::Request& request, UiListQuery& query) {
     query.offset = paging->limit * (paging->page - 1);
     if (const auto* group_limit = request.query_value("_group_limit")) {
         query.group_limit = std::clamp<std::int64_t>(
-            whole_number(*group_limit).value_or(kDefaultLimit), 0, kMaxLimit);
+            parse_python_number<std::int64_t>(*group_limit).value_or(kDefaultLimit), 0, kMaxLimit);
     }
     if (const auto* order = request.query_value("_order")) {
-        for (const auto& item : split_commas(*order)) {
-            UiOrder entry{item, true};
+        for (const auto item : split(*order, ',')) {
+            UiOrder entry{std::string(item), true};
             if (!item.empty() && (item.front() == '+' || item.front() == '-')) {
                 entry.descending = item.front() == '-';
                 entry.column = item.substr(1);
@@ -82,14 +65,15 @@ Result<Ok> read_list_query(const http::Request& request, UiListQuery& query) {
         }
     }
     if (const auto* group = request.query_value("_group")) {
-        for (const auto& name : split_commas(*group)) {
+        for (const auto name : split(*group, ',')) {
             const UiColumn* column = find_ui_column(query.resource, name);
-            if (column && column->groupable) query.group.push_back(name);
+            if (column && column->groupable) query.group.emplace_back(name);
         }
     }
     for (const auto& [key, value] : request.query) {
         if (auto mode = tag_mode(key)) {
-            query.tag_filters.push_back(TagFilter{*mode, split_commas(value)});
+            const auto tags = split(value, ',');
+            query.tag_filters.push_back(TagFilter{*mode, {tags.begin(), tags.end()}});
             continue;
         }
         if (key.empty() || key.front() == '_') continue;
@@ -100,11 +84,11 @@ Result<Ok> read_list_query(const http::Request& request, UiListQuery& query) {
         const UiColumn* column = find_ui_column(query.resource, field);
         if (!op || !column || !column->filterable) continue;
         Filter filter{field, *op, {}};
-        for (auto& item : split_commas(value)) {
+        for (const auto item : split(value, ',')) {
             if (item == "null") {
                 filter.values.emplace_back(std::nullopt);
             } else {
-                filter.values.emplace_back(std::move(item));
+                filter.values.emplace_back(std::string(item));
             }
         }
         query.filters.push_back(std::move(filter));

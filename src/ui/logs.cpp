@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <charconv>
 #include <memory>
 
 #include "api/json_writer.hpp"
+#include "model/text.hpp"
 #include "ui/resource_routes.hpp"
 #include "ui/storage.hpp"
 
@@ -14,19 +14,6 @@ using datastore::LogStream;
 constexpr std::int64_t kDefaultLogLimit = 1000;
 constexpr std::int64_t kMaxLogLimit = 10000;
 constexpr std::size_t kDownloadLines = 1000;  // lines per part of a streamed download
-
-// Python's int() of a query value, which the reference applies to the log's paging: blanks
-// around, a sign, digits. nullopt where Python raises ValueError.
-std::optional<std::int64_t> python_int(std::string_view text) {
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-    std::int64_t value = 0;
-    auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || ptr != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
 
 http::Reply value_error(std::string_view text) {
     return internal_error_reply(
@@ -43,7 +30,7 @@ std::variant<std::int64_t, http::Reply> query_int(const http::Request& request,
                                                   std::string_view key, std::int64_t fallback) {
     const std::string* text = request.query_value(key);
     if (!text) return fallback;
-    auto value = python_int(*text);
+    auto value = parse_python_number<std::int64_t>(*text);
     if (!value) return value_error(*text);
     return *value;
 }

@@ -2,10 +2,11 @@
 
 #include <openssl/sha.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <optional>
+
+#include "model/text.hpp"
 
 namespace mf::ui {
 namespace {
@@ -115,35 +116,6 @@ json::value field_or(const json::object& entry, std::string_view key, json::valu
     return found == entry.end() ? fallback : found->value();
 }
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
-// Python's int(text) for plain decimal text.
-std::optional<std::int64_t> python_int(std::string_view text) {
-    text = trim(text);
-    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-    std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
-
-std::optional<double> python_float(std::string_view text) {
-    text = trim(text);
-    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-    double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
-
 template <class T>
 std::optional<bool> compare(std::string_view op, const T& field, const T& wanted) {
     if (op == "eq") return field == wanted;
@@ -171,12 +143,12 @@ Verdict check(const json::object& notification, std::string_view field, std::str
         if (wanted.empty()) return Verdict::next;
         passes = compare<std::string_view>(op, value.get_string(), wanted);
     } else if (value.is_int64()) {
-        auto number = python_int(wanted);
+        auto number = parse_python_number<std::int64_t>(wanted);
         if (!number) return Verdict::keep;  // int() raised: the reference stops filtering
         if (*number == 0) return Verdict::next;
         passes = compare(op, value.get_int64(), *number);
     } else if (value.is_double() || value.is_uint64()) {
-        auto number = python_float(wanted);
+        auto number = parse_python_number<double>(wanted);
         if (!number) return Verdict::keep;
         if (*number == 0) return Verdict::next;
         passes = compare(op, value.to_number<double>(), *number);

@@ -1,10 +1,9 @@
 #include "ui/realtime_route.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <memory>
 
 #include "http/url.hpp"
+#include "model/text.hpp"
 #include "ui/envelope.hpp"
 #include "ui/list_query.hpp"
 #include "ui/resource_routes.hpp"
@@ -48,10 +47,7 @@ std::function<boost::asio::awaitable<void>(boost::asio::ip::tcp::socket&)> hand_
 bool asks_for_websocket(const http::Request& request) {
     const std::string* upgrade = request.header("upgrade");
     if (!upgrade) return false;
-    std::string lowered(*upgrade);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lowered.find("websocket") != std::string::npos;
+    return ascii_lower(*upgrade).find("websocket") != std::string::npos;
 }
 
 realtime::HubContext realtime_context(const DatabaseContext& context) {

@@ -5,8 +5,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
-#include <cctype>
-#include <charconv>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +12,7 @@
 
 #include "api/json_writer.hpp"
 #include "datastore/object_store.hpp"
+#include "model/text.hpp"
 #include "realtime/websocket.hpp"
 #include "ui/realtime_route.hpp"
 #include "ui/resource_routes.hpp"
@@ -51,23 +50,11 @@ SearchRequest read_search(const http::Request& request) {
         search.artifacts = true;
         return search;
     }
-    std::string_view rest = *scope;
-    while (true) {
-        const auto comma = rest.find(',');
-        const auto item = rest.substr(0, comma);
+    for (const auto item : split(*scope, ',')) {
         if (item == "ARTIFACT") search.artifacts = true;
         if (item == "FOREACH_VARIABLE") search.foreach_variables = true;
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
     }
     return search;
-}
-
-std::string lower_ascii(std::string_view text) {
-    std::string lowered(text);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lowered;
 }
 
 // A searched artifact value: a term in double quotes matches the whole value, any other
@@ -77,10 +64,10 @@ public:
     explicit ValueTerm(std::string_view term) {
         exact_ = term.size() >= 2 && term.front() == '"' && term.back() == '"';
         if (exact_) term = term.substr(1, term.size() - 2);
-        lowered_ = lower_ascii(term);
+        lowered_ = ascii_lower(term);
     }
     bool matches(std::string_view shown) const {
-        const std::string lowered = lower_ascii(shown);
+        const std::string lowered = ascii_lower(shown);
         return exact_ ? lowered == lowered_ : lowered.find(lowered_) != std::string::npos;
     }
 

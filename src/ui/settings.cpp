@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "api/version.hpp"
+#include "model/text.hpp"
 #include "ui/notifications.hpp"
 
 extern char** environ;
@@ -17,11 +18,6 @@ namespace {
 std::string variable(const char* name) {
     const char* value = std::getenv(name);
     return value ? std::string(value) : std::string();
-}
-
-std::string lower(std::string text) {
-    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
 }
 
 boost::json::value parse_json(std::string_view text, const std::string& source) {
@@ -37,7 +33,7 @@ boost::json::value json_config(const char* name) {
     if (auto text = variable(name); !text.empty()) return parse_json(text, name);
     auto root = variable("JSON_CONFIG_ROOT");
     if (root.empty()) return nullptr;
-    auto path = std::filesystem::path(root) / ("config." + lower(name) + ".json");
+    auto path = std::filesystem::path(root) / ("config." + ascii_lower(name) + ".json");
     std::ifstream in(path);
     if (!in) return nullptr;
     std::ostringstream text;
@@ -58,7 +54,7 @@ boost::json::object features() {
         if (!text.starts_with("FEATURE_")) continue;
         auto equals = text.find('=');
         if (equals == std::string_view::npos) continue;
-        auto value = lower(std::string(text.substr(equals + 1)));
+        auto value = ascii_lower(text.substr(equals + 1));
         flags[text.substr(0, equals)] = !(value == "0" || value == "false" || value == "f");
     }
     return flags;

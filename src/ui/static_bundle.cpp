@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "api/json_writer.hpp"
+#include "model/text.hpp"
 #include "ui/gzip.hpp"
 
 namespace mf::ui {
@@ -103,26 +104,16 @@ std::string inject(std::string page, const PageInjections& injections) {
     return page;
 }
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
-}
-
 // Whether Accept-Encoding admits gzip: listed (or `*`) without q=0.
 bool accepts_gzip(const http::Request& request) {
     const auto* header = request.header("accept-encoding");
     if (!header) return false;
-    std::string_view rest = *header;
-    while (!rest.empty()) {
-        auto comma = rest.find(',');
-        auto item = rest.substr(0, comma);
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    for (const auto item : split(*header, ',')) {
         auto semicolon = item.find(';');
-        auto coding = trim(item.substr(0, semicolon));
+        auto coding = trim_space(item.substr(0, semicolon));
         if (coding != "gzip" && coding != "*") continue;
         if (semicolon == std::string_view::npos) return true;
-        auto parameter = trim(item.substr(semicolon + 1));
+        auto parameter = trim_space(item.substr(semicolon + 1));
         if (!parameter.starts_with("q=")) return true;
         auto quality = parameter.substr(2);
         return quality.find_first_not_of("0.") != std::string_view::npos;
@@ -134,11 +125,8 @@ bool accepts_gzip(const http::Request& request) {
 bool matches_etag(const http::Request& request, std::string_view etag) {
     const auto* header = request.header("if-none-match");
     if (!header) return false;
-    std::string_view rest = *header;
-    while (!rest.empty()) {
-        auto comma = rest.find(',');
-        auto item = trim(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    for (auto item : split(*header, ',')) {
+        item = trim_space(item);
         if (item.starts_with("W/")) item.remove_prefix(2);
         if (item == "*" || item == etag) return true;
     }

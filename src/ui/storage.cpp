@@ -1,8 +1,7 @@
 #include "ui/storage.hpp"
 
-#include <charconv>
-
 #include "api/json_writer.hpp"
+#include "model/text.hpp"
 #include "ui/envelope.hpp"
 #include "ui/resource_routes.hpp"
 
@@ -10,9 +9,7 @@ namespace mf::ui {
 namespace {
 
 int attempt_number(const std::optional<std::string>& text) {
-    int value = 0;
-    if (text) std::from_chars(text->data(), text->data() + text->size(), value);
-    return value;
+    return text ? parse_number<int>(*text).value_or(0) : 0;
 }
 
 Error no_storage(const DatabaseContext& context) {

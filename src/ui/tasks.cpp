@@ -1,3 +1,4 @@
+#include "model/text.hpp"
 #include "ui/resource_routes.hpp"
 
 namespace mf::ui {
@@ -11,13 +12,7 @@ std::vector<Filter> task_ids(const http::Request& request) {
     const std::string* ids = request.query_value("taskId");
     if (!ids) return {};
     Filter filter{"task_id", FilterOp::eq, {}};
-    std::string_view rest(*ids);
-    while (true) {
-        const auto comma = rest.find(',');
-        filter.values.emplace_back(std::string(rest.substr(0, comma)));
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-    }
+    for (const auto id : split(*ids, ',')) filter.values.emplace_back(std::string(id));
     return {std::move(filter)};
 }
 
