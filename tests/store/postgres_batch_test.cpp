@@ -1,7 +1,7 @@
 // Concurrent reads on one server share PostgreSQL pipelines (pg::Pool::read batches the
-// statements of the reads that arrive together), and concurrent inserts share transactions
-// (pg::Pool::write): each request still gets its own outcome, and a failing statement (a bad
-// pattern, a task for a missing step) fails only its own request.
+// statements of the reads that arrive together), and concurrent inserts and heartbeats share
+// transactions (pg::Pool::write): each request still gets its own outcome, and a failing
+// statement (a bad pattern, a task for a missing step) fails only its own request.
 
 #include <gtest/gtest.h>
 
@@ -176,6 +176,92 @@ TEST(PostgresBatchTest, ConcurrentInsertsShareCommitsAndKeepTheirOwnOutcomes) {
     // No metadata row without its task, none lost from a batch that ran again.
     EXPECT_EQ(db.execute("SELECT count(*) FROM metadata_v3 m WHERE NOT EXISTS (SELECT 1 FROM "
                          "tasks_v3 t WHERE t.task_id = m.task_id)")
+                  .int64(0, 0),
+              0);
+}
+
+// A task of a client too old to send heartbeats: it has none, so its first is due.
+constexpr std::string_view kOldTask =
+    R"({"user_name": "u", "system_tags": ["metaflow_version:2.0.0"]})";
+
+struct HeartbeatStatuses {
+    unsigned first;    // of a new task's first heartbeat
+    unsigned again;    // of a second one right after (within the heartbeat interval)
+    unsigned missing;  // of a task that does not exist
+};
+
+// Creates tasks in run 1 or 2 and heartbeats each twice, beside a missing task's heartbeat
+// and its run's: every heartbeat must answer as it did alone.
+void heartbeat_rounds(std::uint16_t port, int client_number, HeartbeatStatuses alone, Seen& seen) {
+    HttpClient client(port);
+    const std::string run = "/flows/BatchFlow/runs/" + std::to_string(1 + client_number % 2);
+    const std::string step = run + "/steps/start/";
+    for (int round = 0; round < kRounds; ++round) {
+        auto created = client.post(step + "task", std::string(kOldTask));
+        if (created.status != 200) {
+            seen.failures.push_back("create: " + created.body);
+            continue;
+        }
+        const auto task_id = created.json().at("task_id").as_int64();
+        seen.task_ids.push_back(task_id);
+        const std::string task = step + "tasks/" + std::to_string(task_id) + "/heartbeat";
+        const auto first = client.post(task).status;
+        const auto again = client.post(task).status;
+        const auto missing = client.post(step + "tasks/999999999/heartbeat").status;
+        const auto of_run = client.post(run + "/heartbeat").status;
+        if (first != alone.first || again != alone.again || missing != alone.missing ||
+            (of_run != 200 && of_run != 404)) {
+            seen.failures.push_back("heartbeats of task " + std::to_string(task_id) + ": " +
+                                    std::to_string(first) + " " + std::to_string(again) + " " +
+                                    std::to_string(missing) + ", of its run " +
+                                    std::to_string(of_run));
+        }
+    }
+}
+
+TEST(PostgresBatchTest, ConcurrentHeartbeatsShareCommitsAndKeepTheirOwnOutcomes) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+    TestServer server;
+    auto setup = server.client();
+    ASSERT_NO_FATAL_FAILURE(create_flow_run_and_step(setup));
+    ASSERT_EQ(setup.post("/flows/BatchFlow/run", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(setup.post("/flows/BatchFlow/runs/2/steps/start/step", "{}").status, 200u);
+    // What each heartbeat answers alone, when it shares a transaction with nobody.
+    const std::string step = "/flows/BatchFlow/runs/1/steps/start/";
+    auto created = setup.post(step + "task", std::string(kOldTask));
+    ASSERT_EQ(created.status, 200u);
+    const std::string task =
+        step + "tasks/" + std::to_string(created.json().at("task_id").as_int64()) + "/heartbeat";
+    HeartbeatStatuses alone{};
+    alone.first = setup.post(task).status;
+    alone.again = setup.post(task).status;
+    alone.missing = setup.post(step + "tasks/999999999/heartbeat").status;
+    ASSERT_EQ(alone.first, 200u);
+    ASSERT_EQ(alone.again, 404u);
+    ASSERT_EQ(alone.missing, 404u);
+
+    std::vector<Seen> seen(kClients);
+    std::vector<std::thread> clients;
+    for (int client = 0; client < kClients; ++client) {
+        clients.emplace_back(heartbeat_rounds, server.port(), client, alone,
+                             std::ref(seen[static_cast<std::size_t>(client)]));
+    }
+    for (auto& client : clients) client.join();
+
+    std::size_t tasks = 0;
+    for (const auto& each : seen) {
+        EXPECT_TRUE(each.failures.empty()) << each.failures.front();
+        tasks += each.task_ids.size();
+    }
+    EXPECT_EQ(tasks, std::size_t{kClients * kRounds});
+    pg::BlockingConnection db(server.database_url());
+    EXPECT_EQ(
+        db.execute("SELECT count(*) FROM tasks_v3 WHERE last_heartbeat_ts IS NULL").int64(0, 0), 0);
+    // A heartbeat's update gives its task row the xmin of the transaction that made it: a
+    // task sharing its xmin with another row was heartbeated in a transaction of several
+    // writes.
+    EXPECT_GT(db.execute("SELECT count(*) FROM tasks_v3 t WHERE EXISTS (SELECT 1 FROM tasks_v3 "
+                         "o WHERE o.xmin = t.xmin AND o.task_id <> t.task_id)")
                   .int64(0, 0),
               0);
 }

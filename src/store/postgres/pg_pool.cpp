@@ -111,18 +111,18 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
 }
 
 asio::awaitable<Outcome> Pool::read(const std::vector<Query>& queries) {
-    return batched(queries, reads_, false);
+    return batched(queries, {}, reads_, false);
 }
 
-asio::awaitable<Outcome> Pool::write(const std::vector<Query>& queries) {
-    return batched(queries, writes_, true);
+asio::awaitable<Outcome> Pool::write(const std::vector<Query>& queries, std::string lock_order) {
+    return batched(queries, std::move(lock_order), writes_, true);
 }
 
-asio::awaitable<Outcome> Pool::batched(const std::vector<Query>& queries, Lane& lane,
-                                       bool one_transaction) {
+asio::awaitable<Outcome> Pool::batched(const std::vector<Query>& queries, std::string lock_order,
+                                       Lane& lane, bool one_transaction) {
     auto executor = co_await asio::this_coro::executor;
     asio::steady_timer ran(executor, asio::steady_timer::time_point::max());
-    Batched self{&queries, std::nullopt, &ran};
+    Batched self{&queries, std::move(lock_order), std::nullopt, &ran};
     if (lane.gathering && lane.gathering->size() < kMaxBatch) {
         // The request that opened the batch sends it, and wakes this one with its outcome.
         lane.gathering->push_back(&self);
@@ -142,6 +142,11 @@ asio::awaitable<Outcome> Pool::batched(const std::vector<Query>& queries, Lane& 
     }
     if (lane.gathering == batch) lane.gathering.reset();
     ++lane.batches_in_flight;
+    // The requests of a batch came concurrently, so any order is one they could have run in
+    // alone; the order of the rows they update keeps two transactions from deadlocking.
+    std::stable_sort(batch->begin(), batch->end(), [](const Batched* a, const Batched* b) {
+        return a->lock_order < b->lock_order;
+    });
     std::vector<const std::vector<Query>*> groups;
     for (const auto* member : *batch) groups.push_back(member->queries);
     std::vector<Outcome> outcomes;
@@ -157,11 +162,13 @@ asio::awaitable<Outcome> Pool::batched(const std::vector<Query>& queries, Lane& 
         lane.waiters.front()->cancel();
         lane.waiters.pop_front();
     }
-    for (std::size_t i = 1; i < batch->size(); ++i) {
+    for (std::size_t i = 0; i < batch->size(); ++i) {
+        if ((*batch)[i] == &self) continue;
         (*batch)[i]->outcome = std::move(outcomes[i]);
         (*batch)[i]->ran->cancel();
     }
-    co_return std::move(outcomes.front());
+    const auto own = std::find(batch->begin(), batch->end(), &self) - batch->begin();
+    co_return std::move(outcomes[static_cast<std::size_t>(own)]);
 }
 
 asio::awaitable<std::vector<Outcome>> Pool::run_gathered(

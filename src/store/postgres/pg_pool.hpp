@@ -72,7 +72,11 @@ public:
     // with those of the loop's other writes that gather the same way: one commit and one
     // wakeup of the database for them all (group commit). Each request gets the outcome it
     // would have had alone: when one fails, the others run again without it.
-    boost::asio::awaitable<Outcome> write(const std::vector<Query>& queries);
+    // `lock_order` names the rows the write updates, in the order it updates them (empty
+    // when it only inserts): a transaction runs its writes in that order, so that two
+    // transactions take their row locks in the same order and cannot deadlock each other.
+    boost::asio::awaitable<Outcome> write(const std::vector<Query>& queries,
+                                          std::string lock_order = {});
 
 private:
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> open_one(
@@ -81,6 +85,7 @@ private:
     // A request's queries waiting in a batch, and their outcome once the batch ran.
     struct Batched {
         const std::vector<Query>* queries;
+        std::string lock_order;
         std::optional<Outcome> outcome;
         boost::asio::steady_timer* ran;  // cancelled when the outcome is there
     };
@@ -96,7 +101,8 @@ private:
         std::size_t batches_in_flight = 0;
         std::deque<boost::asio::steady_timer*> waiters;  // leaders waiting to send
     };
-    boost::asio::awaitable<Outcome> batched(const std::vector<Query>& queries, Lane& lane,
+    boost::asio::awaitable<Outcome> batched(const std::vector<Query>& queries,
+                                            std::string lock_order, Lane& lane,
                                             bool one_transaction);
     boost::asio::awaitable<std::vector<Outcome>> run_gathered(
         const std::vector<const std::vector<Query>*>& groups, bool one_transaction);

@@ -70,6 +70,17 @@ Query& with_parent_run(Query& query, const std::string& flow_id, const ObjectKey
     return from_run(query, "", flow_id, run).sql(")");
 }
 
+// The lock order (pg::Pool::write) of a write that updates a run's row, and of one that
+// updates a task's row after its run's: the run's rows before its tasks', runs and tasks in
+// the order of their keys.
+std::string run_lock_order(const std::string& flow_id, const ObjectKey& run) {
+    return flow_id + '\x1f' + key_text(run);
+}
+
+std::string task_lock_order(const TaskPath& path) {
+    return run_lock_order(path.flow_id, path.run) + '\x1f' + key_text(path.task);
+}
+
 Error tag_mutation_error(const pg::ServerError& failure) {
     if (failure.sqlstate == pg::kSerializationFailure)
         return Error::retry_conflict("Conflicting concurrent tag mutation, please retry");
@@ -244,7 +255,8 @@ public:
 
     Async<bool> heartbeat_run(RunPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s)};
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows =
+            checked(co_await write_queries(queries, run_lock_order(path.flow_id, path.run)));
         if (!rows) co_return rows.take_error();
         co_return rows->front().affected() == 1;
     }
@@ -322,11 +334,13 @@ public:
         insert.sql(" FROM parent RETURNING task_id) SELECT parent.run_number, parent.run_id, ");
         insert.sql("parent.tags, parent.system_tags, inserted.task_id FROM parent, inserted");
         std::vector<Query> queries{std::move(insert)};
+        std::string lock_order;
         if (task.heartbeat_ts) {
             // A heartbeating client's new task counts as a sign of life of its run (6.5.1).
             queries.push_back(pg::run_heartbeat(path.flow_id, path.run, *task.heartbeat_ts));
+            lock_order = run_lock_order(path.flow_id, path.run);
         }
-        auto rows = checked(co_await write_queries(queries));
+        auto rows = checked(co_await write_queries(queries, std::move(lock_order)));
         if (!rows) co_return rows.take_error();
         const Rows& created = rows->front();
         if (created.empty()) co_return missing_run(path.flow_id, path.run);
@@ -392,7 +406,7 @@ public:
     Async<bool> heartbeat_task(TaskPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s),
                                    pg::task_heartbeat(path, now_s)};
-        auto rows = checked(co_await run_queries(writers_, queries));
+        auto rows = checked(co_await write_queries(queries, task_lock_order(path)));
         if (!rows) co_return rows.take_error();
         co_return (*rows)[1].affected() == 1;
     }
@@ -613,16 +627,22 @@ private:
         co_return outcome;
     }
 
-    using Batching = asio::awaitable<pg::Outcome> (pg::Pool::*)(const std::vector<Query>&);
-
-    // Runs the queries with those of the loop's other requests that `batching` gathers.
-    asio::awaitable<pg::Outcome> batched_queries(pg::PoolSet& pools, Batching batching,
-                                                 const std::vector<Query>& queries) {
+    // Runs the queries with those of the loop's other requests that gather the same way:
+    // reads in one pipeline (pg::Pool::read) when `write_lock_order` is nothing, writes in one
+    // transaction (pg::Pool::write) otherwise.
+    asio::awaitable<pg::Outcome> batched_queries(pg::PoolSet& pools,
+                                                 const std::vector<Query>& queries,
+                                                 std::optional<std::string> write_lock_order) {
         notify_observer(queries);
         pg::Outcome outcome;
         if (schema_ready()) {
             auto executor = co_await asio::this_coro::executor;
-            outcome = co_await (pools.pool_for(executor).*batching)(queries);
+            auto& pool = pools.pool_for(executor);
+            if (write_lock_order) {
+                outcome = co_await pool.write(queries, std::move(*write_lock_order));
+            } else {
+                outcome = co_await pool.read(queries);
+            }
         } else {
             outcome = pg::ServerError{"", "the database is not ready", ""};
         }
@@ -630,20 +650,19 @@ private:
         co_return outcome;
     }
 
-    // Reads share a pipeline with the other reads of the loop's turn (pg::Pool::read).
+    // Reads share a pipeline with the other reads of the loop's turn.
     asio::awaitable<pg::Outcome> read_queries(const std::vector<Query>& queries) {
-        return batched_queries(readers(), &pg::Pool::read, queries);
+        return batched_queries(readers(), queries, std::nullopt);
     }
 
-    // Creates share a transaction with the other creates of the loop's turn (pg::Pool::write).
-    // Heartbeats do not: they only update rows, and two batches updating the same runs in
-    // opposite orders would deadlock (PostgreSQL breaks it after a second; the batch then
-    // runs again one by one). A new task's heartbeat of its run does that at most once per
-    // run and heartbeat interval. Nor do flows, whose create fails by design when the flow
-    // exists (the client creates it at each run's start): a failure makes the other members
-    // of its batch run again.
-    asio::awaitable<pg::Outcome> write_queries(const std::vector<Query>& queries) {
-        return batched_queries(writers_, &pg::Pool::write, queries);
+    // Creates and heartbeats share a transaction with the other writes of the loop's turn;
+    // `lock_order` names the rows a write updates, so that two batches update them in the
+    // same order. Flows do not: their create fails by design when the flow exists (the client
+    // creates it at each run's start), and a failure makes the other members of its batch
+    // run again.
+    asio::awaitable<pg::Outcome> write_queries(const std::vector<Query>& queries,
+                                               std::string lock_order = {}) {
+        return batched_queries(writers_, queries, std::move(lock_order));
     }
 
     template <class T>
