@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <mutex>
+#include <set>
 #include <variant>
 
 #include "store/postgres/pg_change_feed.hpp"
@@ -97,6 +98,7 @@ public:
           trigger_schema_(options.trigger_schema),
           timeout_(options.timeout),
           clock_(options.clock ? options.clock : &system_clock_),
+          first_analyze_rows_(options.first_analyze_rows),
           schema_(options.schema),
           writers_(pool_options(options, options.conninfo)) {
         if (options.reader_conninfo) {
@@ -640,6 +642,7 @@ private:
             auto& pool = pools.pool_for(executor);
             if (write_lock_order) {
                 outcome = co_await pool.write(queries, std::move(*write_lock_order));
+                settle_statistics_now_and_then(executor);
             } else {
                 outcome = co_await pool.read(queries);
             }
@@ -648,6 +651,50 @@ private:
         }
         count_failure(outcome);
         co_return outcome;
+    }
+
+    // Without statistics PostgreSQL takes every index for one row, and on a young database
+    // chose for one task's artifacts an index that walks its step's artifacts of every run.
+    // One ANALYZE of a table once it holds a few thousand rows keeps its plans on the key as
+    // it grows (older statistics do not mislead it, only none do); autovacuum keeps them
+    // after that. So every so many writes, until no table of the store lacks statistics,
+    // this analyzes those big enough.
+    void settle_statistics_now_and_then(const asio::any_io_executor& executor) {
+        constexpr std::uint64_t kWritesPerCheck = 256;
+        if (first_analyze_rows_ == 0 || statistics_settled_.load(std::memory_order_relaxed)) return;
+        if (++writes_since_statistics_check_ % kWritesPerCheck != 0) return;
+        if (statistics_check_running_.exchange(true)) return;
+        asio::co_spawn(executor, settle_statistics(), asio::detached);
+    }
+
+    asio::awaitable<void> settle_statistics() {
+        Query never_analyzed("SELECT relname, n_live_tup >= ");
+        never_analyzed.value(first_analyze_rows_);
+        never_analyzed.sql(
+            " FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname IN "
+            "('flows_v3', 'runs_v3', 'steps_v3', 'tasks_v3', 'metadata_v3', 'artifact_v3') AND "
+            "last_analyze IS NULL AND last_autoanalyze IS NULL");
+        const std::vector<Query> check{std::move(never_analyzed)};
+        auto found = checked(co_await run_queries(writers_, check));
+        if (found) {
+            const Rows& tables = found->front();
+            if (tables.empty()) statistics_settled_ = true;
+            for (int row = 0; row < tables.size(); ++row) {
+                // The name is one of the store's own tables, listed above. A table analyzed
+                // once and still without statistics is one this role may not analyze
+                // (PostgreSQL skips it with a warning): autovacuum's analyze will do.
+                const auto table = tables.text(row, 0);
+                if (!tables.boolean(row, 1) || !tables_analyzed_.insert(table).second) continue;
+                const std::vector<Query> analyze{Query("ANALYZE " + table)};
+                auto analyzed = co_await run_queries(writers_, analyze);
+                if (auto* failure = std::get_if<pg::ServerError>(&analyzed)) {
+                    spdlog::warn("cannot analyze {}: {}", table, failure->message);
+                } else {
+                    spdlog::info("analyzed {}, which had no statistics yet", table);
+                }
+            }
+        }
+        statistics_check_running_ = false;
     }
 
     // Reads share a pipeline with the other reads of the loop's turn.
@@ -733,6 +780,7 @@ private:
     const std::chrono::seconds timeout_;
     SystemClock system_clock_;
     const Clock* clock_;
+    const std::int64_t first_analyze_rows_;
     const std::shared_ptr<const pg::SchemaPreparation> schema_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
@@ -740,6 +788,10 @@ private:
     std::atomic<std::uint64_t> unavailable_errors_{0};
     std::atomic<std::uint64_t> timeout_errors_{0};
     std::atomic<std::uint64_t> other_errors_{0};
+    std::atomic<bool> statistics_settled_{false};
+    std::atomic<bool> statistics_check_running_{false};
+    std::atomic<std::uint64_t> writes_since_statistics_check_{0};
+    std::set<std::string> tables_analyzed_;  // by settle_statistics, one at a time
 };
 
 Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation mutation) {

@@ -37,6 +37,9 @@ struct PostgresOptions {
     std::string trigger_schema = "public";
     // The time the derived run status is computed against; the system clock when null.
     const Clock* clock = nullptr;
+    // A table without statistics is analyzed once it holds this many rows (0: never): the
+    // first statistics keep PostgreSQL's plans on the keys as a young database grows.
+    std::int64_t first_analyze_rows = 2000;
 };
 
 // A store on the reference's PostgreSQL schema. Connecting happens on first use, on the
