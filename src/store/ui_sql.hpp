@@ -569,17 +569,6 @@ private:
         }
     }
 
-    // " LEFT JOIN table alias", its rows looked up by each row before it, as keyed_join.
-    void keyed_left_join(std::string_view table, std::string_view alias, const std::string& key) {
-        const std::string a(alias);
-        if constexpr (kPostgres) {
-            q_.sql(" LEFT JOIN LATERAL (SELECT * FROM ").sql(table).sql(" " + a + " WHERE ");
-            q_.sql(key).sql(" OFFSET 0) " + a + " ON TRUE");
-        } else {
-            q_.sql(" LEFT JOIN ").sql(table).sql(" " + a + " ON ").sql(key);
-        }
-    }
-
     // A record of an attempt other than 0, or one that may be: the condition of the partial
     // indexes that find them (the same text, so that both stores use them).
     static std::string later_attempt_record(std::string_view alias) {
@@ -662,7 +651,7 @@ private:
     // _task_ok artifact of the task is of attempt 0 (all but the retried few): one aggregate
     // per task, without the grouping by attempt and the passes over each task's attempts.
     // mf_unnamed_attempt marks a task with an attempt_ok record without tags, whose attempt
-    // attempts() derives otherwise.
+    // attempts() derives otherwise. SQLite only: PostgreSQL derives every attempt in full.
     void single_attempts(std::string_view of) {
         const auto same_task = [](std::string_view alias) {
             const std::string a(alias);
@@ -684,10 +673,9 @@ private:
         q_.sql(of).sql(" p");
         // A task without a record of a later attempt has no _task_ok artifact but attempt 0's:
         // at most one row, looked up before the task's records, once per task.
-        keyed_left_join("artifact_v3", "a", same_task("a") + "a.name = '_task_ok'");
-        keyed_left_join(
-            "metadata_v3", "m",
-            same_task("m") + "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
+        q_.sql(" LEFT JOIN artifact_v3 a ON ").sql(same_task("a") + "a.name = '_task_ok'");
+        q_.sql(" LEFT JOIN metadata_v3 m ON ")
+            .sql(same_task("m") + "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
         q_.sql(" GROUP BY p.task_id");
     }
 
