@@ -147,12 +147,22 @@ TestServer::TestServer(TestServerOptions options) : impl_(std::make_unique<Impl>
     config.server.threads = 2;
     config.server.body_limit = options.body_limit;
     config.security = options.security;
-    if (config.security.metrics_port) config.security.metrics_port = free_port();
-    if (config.security.tls_port) config.security.tls_port = free_port();
     config.ui = options.ui_config;
-    config.ui.port = options.ui ? free_port() : 0;
-    impl.service = std::make_unique<Service>(std::move(config), *impl.clock);
-    impl.service->start();
+    // A zero port turns these listeners off, so they get ports picked here; another test
+    // running at the same time can take one before the service binds it, hence the retries.
+    for (int attempt = 1;; ++attempt) {
+        if (config.security.metrics_port) config.security.metrics_port = free_port();
+        if (config.security.tls_port) config.security.tls_port = free_port();
+        config.ui.port = options.ui ? free_port() : 0;
+        try {
+            impl.service = std::make_unique<Service>(config, *impl.clock);
+            impl.service->start();
+            return;
+        } catch (const boost::system::system_error& e) {
+            impl.service.reset();
+            if (e.code() != boost::asio::error::address_in_use || attempt == 5) throw;
+        }
+    }
 }
 
 TestServer::~TestServer() {
