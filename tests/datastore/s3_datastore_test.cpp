@@ -12,6 +12,7 @@
 #include "datastore/trace_checks.hpp"
 #include "datastore/trace_support.hpp"
 #include "datastore/worker_pool.hpp"
+#include "support/process.hpp"
 
 namespace mf::datastore::testing {
 namespace {
@@ -210,9 +211,10 @@ TEST_F(S3Datastore, CredentialsFromInstanceMetadataWithAnImdsV2SessionToken) {
 
 TEST_F(S3Datastore, AnUnreachableEndpointFailsAfterBoundedRetries) {
     auto credentials = std::make_shared<AwsCredentialChain>(lookup(with_environment_keys()));
-    S3Options options{.endpoint_url = "http://127.0.0.1:" + std::to_string(free_port()),
-                      .max_attempts = 3,
-                      .first_backoff = std::chrono::milliseconds(1)};
+    S3Options options{
+        .endpoint_url = "http://127.0.0.1:" + std::to_string(mf::testing::free_port()),
+        .max_attempts = 3,
+        .first_backoff = std::chrono::milliseconds(1)};
     auto store = S3Store::open(std::string("s3://") + bucket + "/metaflow", options, credentials);
     ASSERT_TRUE(store);
     auto read = store->read("AccLinear_ui/1/start/2/0.data.json", 1 << 20);

@@ -16,6 +16,7 @@
 
 #include "datastore/http_fetch.hpp"
 #include "datastore/trace_support.hpp"
+#include "support/process.hpp"
 
 extern char** environ;
 
@@ -31,18 +32,12 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::uint16_t free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
-
 S3Server::S3Server() {
-    folder_ = std::filesystem::temp_directory_path() /
-              ("mf-s3-" + std::to_string(getpid()) + "-" + std::to_string(free_port()));
+    folder_ = std::filesystem::temp_directory_path() / ("mf-s3-" + std::to_string(getpid()) + "-" +
+                                                        std::to_string(mf::testing::free_port()));
     std::filesystem::create_directories(folder_ / "objects");
-    port = free_port();
-    credentials_port = free_port();
+    port = mf::testing::free_port();
+    credentials_port = mf::testing::free_port();
     std::string script =
         (std::filesystem::path(MF_TEST_FIXTURES).parent_path() / "datastore" / "s3_server.mjs")
             .string();

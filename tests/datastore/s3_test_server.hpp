@@ -16,9 +16,6 @@ inline constexpr const char* kS3Prefix = "metaflow";
 inline constexpr const char* kWebIdentityToken = "test-web-identity-token";
 inline constexpr const char* kWebIdentityRole = "arn:aws:iam::123456789012:role/metaflow-ui";
 
-// A loopback port nothing listens on at the moment of the call.
-std::uint16_t free_port();
-
 // The S3 server of s3_server.mjs (@20minutes/s3rver, checking SigV4 signatures), on free
 // loopback ports, holding the fixture datastore (trace_support.hpp) in its bucket; it also
 // serves ECS-style container credentials. Stopped, with its folder, at destruction.

@@ -10,6 +10,9 @@
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -105,10 +108,40 @@ std::string ServiceProcess::log() const {
     return content.str();
 }
 
+namespace {
+
+// The lowest port the kernel gives to sockets bound without one, outgoing connections included.
+std::uint16_t first_ephemeral_port() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned first = 0;
+    if (range >> first && first > 2048 && first <= 65535) return static_cast<std::uint16_t>(first);
+    return 32768;
+}
+
+}  // namespace
+
 std::uint16_t free_port() {
+    // Ports are drawn below the ephemeral range: a port the kernel handed out there could be
+    // taken by any test's outgoing connection before the server it was meant for binds it.
+    static const std::uint16_t end = first_ephemeral_port();
+    static std::mutex mutex;
+    static std::mt19937 random(std::random_device{}());
+    static std::set<std::uint16_t> handed_out;
+    std::lock_guard lock(mutex);
+    std::uniform_int_distribution<unsigned> pick(1024, end - 1u);
     boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const auto port = static_cast<std::uint16_t>(pick(random));
+        if (handed_out.contains(port)) continue;
+        boost::asio::ip::tcp::acceptor probe(io);
+        boost::system::error_code error;
+        probe.open(boost::asio::ip::tcp::v4(), error);
+        probe.bind({boost::asio::ip::make_address("127.0.0.1"), port}, error);
+        if (error) continue;
+        handed_out.insert(port);
+        return port;
+    }
+    throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
 int run_command(const std::string& command, std::string* output) {

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "datastore/s3_test_server.hpp"
+#include "support/process.hpp"
 #include "ui/json_difference.hpp"
 #include "ui/search_replay.hpp"
 #include "ui/ui_test_server.hpp"
@@ -204,7 +205,7 @@ TEST(UiStorage, WithoutADatastoreTheRoutesSayWhyAsTheReferenceFails) {
 TEST(UiStorage, AnUnreachableS3EndpointAnswersTheReferenceErrors) {
     ScopedEnv root("METAFLOW_DATASTORE_SYSROOT_S3", "s3://mf-unreachable/metaflow");
     ScopedEnv endpoint("METAFLOW_S3_ENDPOINT_URL",
-                       "http://127.0.0.1:" + std::to_string(datastore::testing::free_port()));
+                       "http://127.0.0.1:" + std::to_string(mf::testing::free_port()));
     ScopedEnv key("AWS_ACCESS_KEY_ID", "AKIDUNREACHABLE");
     ScopedEnv secret("AWS_SECRET_ACCESS_KEY", "unreachable");
     ScopedEnv no_imds("AWS_EC2_METADATA_DISABLED", "true");
