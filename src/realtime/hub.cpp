@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "model/text.hpp"
 #include "realtime/row_filter.hpp"
@@ -280,6 +281,10 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     HubContext context;
     HubOptions options;
     std::optional<asio::any_io_executor> executor;  // set once, before `started`
+    // False once the hub's loop is gone: nothing may be posted to it then. The sockets'
+    // loops and the store's change feed post from their threads until they end.
+    std::mutex loop_mutex;
+    bool loop_open = true;
     std::atomic<bool> started{false};
     std::atomic<bool> stopping{false};
     std::atomic<std::int64_t> live_sockets{0};
@@ -319,10 +324,18 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
 
     // --- changes, on the hub's loop ---
 
+    // Runs `work` on the hub's loop, once started and while the loop exists.
+    template <class Work>
+    void post_to_hub(Work work) {
+        if (!started.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(loop_mutex);
+        if (loop_open) asio::post(*executor, std::move(work));
+    }
+
     void accept_change(RowChange change) {
-        if (stopping || !started.load(std::memory_order_acquire)) return;
-        asio::post(*executor, [self = shared_from_this(), change = std::move(change),
-                               arrived = std::chrono::steady_clock::now()]() mutable {
+        if (stopping) return;
+        post_to_hub([self = shared_from_this(), change = std::move(change),
+                     arrived = std::chrono::steady_clock::now()]() mutable {
             self->pending.push_back({std::move(change), arrived});
             if (self->processing) return;
             self->processing = true;
@@ -572,8 +585,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 
     void on_hub(std::function<void(Impl&)> work) {
-        if (!started.load(std::memory_order_acquire)) return;
-        asio::post(*executor, [self = shared_from_this(), work = std::move(work)] { work(*self); });
+        post_to_hub([self = shared_from_this(), work = std::move(work)] { work(*self); });
     }
 
     // A frame from the client: SUBSCRIBE, UNSUBSCRIBE or __ping__; anything else is ignored.
@@ -734,18 +746,42 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 };
 
+// The hub's event loop and its thread; kept running by `work` until the hub stops.
+struct Hub::Loop {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::thread thread;
+};
+
 Hub::Hub(HubContext context, HubOptions options)
     : impl_(std::make_shared<Impl>(std::move(context), options)) {}
 
 Hub::~Hub() {
     stop();
+    if (!loop_) return;
+    {
+        std::lock_guard lock(impl_->loop_mutex);
+        impl_->loop_open = false;
+    }
+    // Reads still in flight by now are given up on; their coroutines end with the loop.
+    loop_->io.stop();
+    loop_->thread.join();
+    impl_->monitor_timer.reset();
+    loop_.reset();
 }
 
-void Hub::start(asio::any_io_executor executor) {
+void Hub::start() {
+    loop_ = std::make_unique<Loop>();
+    const auto executor = loop_->io.get_executor();
     impl_->executor = executor;
     impl_->monitor_timer = std::make_unique<asio::steady_timer>(executor);
     asio::co_spawn(executor, impl_->monitor_loop(), asio::detached);
+    loop_->thread = std::thread([&io = loop_->io] { io.run(); });
     impl_->started.store(true, std::memory_order_release);
+}
+
+asio::any_io_executor Hub::executor() const {
+    return loop_->io.get_executor();
 }
 
 void Hub::stop() {
@@ -761,6 +797,7 @@ void Hub::stop() {
     impl_->on_hub([](Impl& hub) {
         if (hub.monitor_timer) hub.monitor_timer->cancel();
     });
+    if (loop_) loop_->work.reset();
 }
 
 ChangeSink Hub::sink() {

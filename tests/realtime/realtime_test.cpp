@@ -4,9 +4,10 @@
 // dropped while a fast one keeps up, the heartbeat monitor (of one task and of several, of
 // which only some stop), a SIGTERM with websockets open and closed; on PostgreSQL, the changes of
 // another process and of plain SQL (flows, runs, steps and tasks, as the Python service
-// writes them).
+// writes them), and a change pushed while every connection of the server's requests is busy.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
@@ -521,6 +522,57 @@ TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
                frame.at("data").at("flow_id").as_string() == "Direct";
     });
     EXPECT_EQ(direct.back().at("data").at("user_name").as_string(), "sql");
+}
+
+// The hub reloads a change on a connection of its own: with the one connection of the one
+// server loop held by a request that waits for a lock, a flow written meanwhile still shows.
+TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite reads need no connection";
+    TestServer database(realtime_options());
+    TempDir dir;
+    const auto api_port = free_port();
+    const auto ui_port = free_port();
+    ServiceProcess service(
+        {"serve", "--host", "127.0.0.1", "--port", std::to_string(api_port), "--ui-port",
+         std::to_string(ui_port), "--migration-port", std::to_string(free_port()), "--database",
+         database.database_url(), "--threads", "1"},
+        (dir.path() / "service.log").string(), {"MF_METADATA_DB_POOL_MAX=1"});
+    ASSERT_TRUE(service.wait_until_serving(api_port)) << service.log();
+    std::optional<WsClient> ws;
+    connect_when_accepting(ws, ui_port);
+    ASSERT_TRUE(ws) << service.log();
+    ws->subscribe("flows", "/flows");
+    ws->sync();
+
+    pg::BlockingConnection locker(database.database_url());
+    locker.execute("BEGIN");
+    locker.execute("LOCK TABLE artifact_v3 IN ACCESS EXCLUSIVE MODE");
+    std::atomic<unsigned> blocked_status{0};
+    std::thread blocked([&] {
+        blocked_status = HttpClient(api_port).get("/flows/Waiting/runs/1/artifacts").status;
+    });
+    pg::BlockingConnection sql(database.database_url());
+    bool waiting = false;
+    for (int attempt = 0; attempt < 100 && !waiting; ++attempt) {
+        waiting = sql.execute(
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                         "'Lock' AND query LIKE '%artifact_v3%'")
+                      .int64(0, 0) == 1;
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(waiting) << "the request never waited for the lock";
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('WhileBusy', 'sql', 1, '[]', '[]')");
+    auto frames = ws->until([](const json::object& frame) {
+        return frame.at("data").at("flow_id").as_string() == "WhileBusy";
+    });
+    EXPECT_EQ(frames.back().at("type").as_string(), "INSERT") << service.log();
+    EXPECT_EQ(blocked_status, 0u) << "the request did not wait for the lock";
+
+    locker.execute("ROLLBACK");
+    blocked.join();
+    EXPECT_EQ(blocked_status, 200u);
 }
 
 TEST(RealtimePostgres, ARunsStepsAndTasksWrittenInPlainSqlShow) {
