@@ -467,11 +467,17 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         }
     }
 
-    bool interested(const std::vector<std::string>& paths) {
+    // Whether a subscription listens to one of the broadcast's paths and may want its object,
+    // as far as the filters on the object's keys tell before it is read: a busy flow's
+    // changes cost no read while every socket on its path filters for another flow.
+    bool interested(const Broadcast& broadcast) {
         for (const auto& [id, client] : clients) {
             for (const auto& subscription : client.subscriptions) {
-                for (const auto& path : paths) {
-                    if (subscription.topic.path == path) return true;
+                for (const auto& path : broadcast.paths) {
+                    if (subscription.topic.path == path &&
+                        scope_may_match(broadcast.query.resource, broadcast.query.scope,
+                                        subscription.topic.filters))
+                        return true;
                 }
             }
         }
@@ -479,7 +485,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 
     asio::awaitable<void> push(Broadcast& broadcast, SteadyTime arrived) {
-        if (!interested(broadcast.paths)) co_return;
+        if (!interested(broadcast)) co_return;
         broadcast.query.clock = context.status_clock();
         broadcast.query.limit = 1;
         auto rows = co_await context.reader.ui_list(broadcast.query);
@@ -737,10 +743,11 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
                      tasks ? parse_number<std::int64_t>(cell(row, "task_id")).value_or(0) : 0};
             // One that ended while it was read is done with already.
             if (watched.erase(key) == 0 || status != "failed") continue;
-            const auto paths = tasks ? task_broadcast(key, "UPDATE", std::nullopt).paths
-                                     : run_broadcast(key, "UPDATE").paths;
-            if (!interested(paths)) continue;
-            publish("UPDATE", paths, resource, std::make_shared<const UiRow>(std::move(row)),
+            const auto broadcast =
+                tasks ? task_broadcast(key, "UPDATE", std::nullopt) : run_broadcast(key, "UPDATE");
+            if (!interested(broadcast)) continue;
+            publish("UPDATE", broadcast.paths, resource,
+                    std::make_shared<const UiRow>(std::move(row)),
                     std::chrono::steady_clock::now());
         }
     }

@@ -237,6 +237,26 @@ TEST_F(Realtime, FiltersOfTheQuerySelectTheObjectsPushed) {
     }
 }
 
+// An object that no subscription's filters on its keys can match is not read back: the events
+// counter counts the objects read and pushed.
+TEST_F(Realtime, ObjectsTheKeyFiltersOfNoSubscriptionMatchAreNotReadBack) {
+    WsClient ws(server_.ui_port());
+    ws.subscribe("runs", "/runs?flow_id=G");
+    ws.subscribe("flows", "/flows?flow_id=G,H");
+    ws.sync();
+    create_flow_and_run();
+    post("/flows/G", json::object{{"user_name", "bob"}});
+    post("/flows/G/run", json::object{{"user_name", "bob"}});
+    auto frames =
+        ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "runs"; });
+    for (auto& frame : ws.sync()) frames.push_back(frame);
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_EQ(of(frames, "flows").front().at("data").at("flow_id").as_string(), "G");
+    EXPECT_EQ(of(frames, "runs").front().at("data").at("flow_id").as_string(), "G");
+    const auto metrics = api_.get("/metrics").body;
+    EXPECT_NE(metrics.find("mf_ws_events_total 2\n"), std::string::npos) << metrics;
+}
+
 TEST_F(Realtime, SinceReplaysWhatWasPushedBefore) {
     const double before = unix_now() - 1;
     {
