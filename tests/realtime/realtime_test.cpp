@@ -562,6 +562,15 @@ TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
     EXPECT_EQ(direct.back().at("data").at("user_name").as_string(), "sql");
 }
 
+// Whether the count `query` reads reaches `count` within 10 s.
+bool count_reaches(pg::BlockingConnection& sql, const std::string& query, std::int64_t count) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (sql.execute(query).int64(0, 0) == count) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
 // The hub reloads a change on a connection of its own: with the one connection of the one
 // server loop held by a request that waits for a lock, a flow written meanwhile still shows.
 TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
@@ -581,14 +590,10 @@ TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
 
     // The hub's warm-up reads at startup must not be the ones waiting for the lock.
     pg::BlockingConnection sql(database.database_url());
-    bool quiet = false;
-    for (int attempt = 0; attempt < 100 && !quiet; ++attempt) {
-        quiet = sql.execute(
-                       "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                       "current_database() AND pid <> pg_backend_pid() AND state = 'active'")
-                    .int64(0, 0) == 0;
-        if (!quiet) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    EXPECT_TRUE(count_reaches(sql,
+                              "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND pid <> pg_backend_pid() AND state = 'active'",
+                              0));
     pg::BlockingConnection locker(database.database_url());
     locker.execute("BEGIN");
     locker.execute("LOCK TABLE artifact_v3 IN ACCESS EXCLUSIVE MODE");
@@ -596,15 +601,11 @@ TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
     std::thread blocked([&] {
         blocked_status = HttpClient(api_port).get("/flows/Waiting/runs/1/artifacts").status;
     });
-    bool waiting = false;
-    for (int attempt = 0; attempt < 100 && !waiting; ++attempt) {
-        waiting = sql.execute(
-                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                         "'Lock' AND query LIKE '%artifact_v3%'")
-                      .int64(0, 0) == 1;
-        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_TRUE(waiting) << "the request never waited for the lock";
+    EXPECT_TRUE(count_reaches(sql,
+                              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                              "'Lock' AND query LIKE '%artifact_v3%'",
+                              1))
+        << "the request never waited for the lock";
     sql.execute(
         "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
         "VALUES ('WhileBusy', 'sql', 1, '[]', '[]')");
