@@ -1,11 +1,15 @@
 // Concurrent reads on one server share PostgreSQL pipelines (pg::Pool::read batches the
 // statements of the reads that arrive together), and concurrent inserts and heartbeats share
 // transactions (pg::Pool::write): each request still gets its own outcome, and a failing
-// statement (a bad pattern, a task for a missing step) fails only its own request.
+// statement (a bad pattern, a task for a missing step) fails only its own request. Two
+// transactions take the rows they update in one order, whichever way their requests name
+// a run and its tasks, and so never deadlock.
 
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <boost/json.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -264,6 +268,154 @@ TEST(PostgresBatchTest, ConcurrentHeartbeatsShareCommitsAndKeepTheirOwnOutcomes)
                          "o WHERE o.xmin = t.xmin AND o.task_id <> t.task_id)")
                   .int64(0, 0),
               0);
+}
+
+// A run with a run_id, whose tasks have names: a request may name each either way.
+constexpr std::string_view kNamedRun = "argo-batchflow-x7k2p";
+constexpr int kNamedTasks = 8;
+constexpr int kNamingRounds = 30;
+constexpr std::int64_t kFirstRoundMs = 1'800'000'000'000;
+
+std::string named_task(int index) {
+    return "t-" + std::to_string(index);
+}
+
+// The run's and its tasks' numbers, and the client's old version: it sends no heartbeat with
+// a create, so each task's first heartbeat is due.
+struct NamedRun {
+    std::int64_t run_number = 0;
+    std::vector<std::int64_t> task_ids;
+};
+
+struct NamingTally {
+    std::vector<std::string> failures;
+    std::vector<int> recorded;  // per task, its heartbeats that answered 200
+    int metadata_posts = 0;
+};
+
+// Each round, from the same clock reading (due for every task), heartbeats every task of
+// the run in an order of the client's own and posts a metadata record to every other one;
+// each request names the run and the task by number or by name, each client its own way.
+template <class Barrier>
+void naming_rounds(std::uint16_t port, int client_number, const NamedRun& named,
+                   Barrier& round_start, NamingTally& tally) {
+    HttpClient client(port);
+    tally.recorded.assign(kNamedTasks, 0);
+    for (int round = 0; round < kNamingRounds; ++round) {
+        round_start.arrive_and_wait();
+        for (int step = 0; step < kNamedTasks; ++step) {
+            const int index = (client_number * 3 + step) % kNamedTasks;
+            const bool run_by_number = (client_number + round) % 2 == 0;
+            const bool task_by_number = (client_number + round + step) % 3 != 0;
+            const std::string run =
+                "/flows/BatchFlow/runs/" +
+                (run_by_number ? std::to_string(named.run_number) : std::string(kNamedRun));
+            const std::string task =
+                run + "/steps/start/tasks/" +
+                (task_by_number ? std::to_string(named.task_ids[static_cast<std::size_t>(index)])
+                                : named_task(index));
+            const auto beat = client.post(task + "/heartbeat").status;
+            if (beat == 200) ++tally.recorded[static_cast<std::size_t>(index)];
+            if (beat != 200 && beat != 404)
+                tally.failures.push_back(task + "/heartbeat: " + std::to_string(beat));
+            if (step % 2 == 1) {
+                const std::string field = "c" + std::to_string(client_number) + "-r" +
+                                          std::to_string(round) + "-s" + std::to_string(step);
+                const auto posted =
+                    client.post(task + "/metadata", R"([{"field_name": ")" + field +
+                                                        R"(", "value": "v", "type": "t"}])");
+                if (posted.status == 200) {
+                    ++tally.metadata_posts;
+                } else {
+                    tally.failures.push_back(task + "/metadata: " + posted.body);
+                }
+            }
+            if (step == 0) {
+                const auto of_run = client.post(run + "/heartbeat").status;
+                if (of_run != 200 && of_run != 404)
+                    tally.failures.push_back(run + "/heartbeat: " + std::to_string(of_run));
+            }
+        }
+    }
+}
+
+// The value of a sample of the exposition at /metrics, or -1 when it is missing.
+double metric_sample(HttpClient& client, const std::string& sample) {
+    const auto body = client.get("/metrics").body;
+    const auto at = body.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + sample.size() + 2));
+}
+
+TEST(PostgresBatchTest, WritesNamingARunAndItsTasksByIdOrByNumberNeverDeadlock) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
+    TestServer server(TestServerOptions{.manual_clock = true});
+    server.clock().set_ms(kFirstRoundMs);
+    auto setup = server.client();
+    ASSERT_EQ(setup.post("/flows/BatchFlow", R"({"user_name": "u"})").status, 200u);
+    ASSERT_EQ(setup
+                  .post("/flows/BatchFlow/run",
+                        R"({"user_name": "u", "run_number": ")" + std::string(kNamedRun) +
+                            R"(", "system_tags": ["metaflow_version:2.0.0"]})")
+                  .status,
+              200u);
+    const std::string run = "/flows/BatchFlow/runs/" + std::string(kNamedRun);
+    ASSERT_EQ(setup.post(run + "/steps/start/step", "{}").status, 200u);
+    for (int index = 0; index < kNamedTasks; ++index) {
+        ASSERT_EQ(setup
+                      .post(run + "/steps/start/task",
+                            R"({"user_name": "u", "task_id": ")" + named_task(index) +
+                                R"(", "system_tags": ["metaflow_version:2.0.0"]})")
+                      .status,
+                  200u);
+    }
+    pg::BlockingConnection db(server.database_url());
+    NamedRun named;
+    named.run_number = db.execute("SELECT run_number FROM runs_v3").int64(0, 0);
+    for (int index = 0; index < kNamedTasks; ++index) {
+        named.task_ids.push_back(
+            db.execute("SELECT task_id FROM tasks_v3 WHERE task_name = $1", {named_task(index)})
+                .int64(0, 0));
+    }
+
+    // Each round starts 11 s after the last, so that every heartbeat is due again once.
+    std::int64_t now_ms = kFirstRoundMs;
+    auto next_round = [&]() noexcept {
+        now_ms += 11'000;
+        server.clock().set_ms(now_ms);
+    };
+    std::barrier round_start(kClients, next_round);
+    std::vector<NamingTally> tallies(kClients);
+    std::vector<std::thread> clients;
+    for (int client = 0; client < kClients; ++client) {
+        clients.emplace_back([&, client] {
+            naming_rounds(server.port(), client, named, round_start,
+                          tallies[static_cast<std::size_t>(client)]);
+        });
+    }
+    for (auto& client : clients) client.join();
+
+    // Each request got its own outcome: every heartbeat 200 or 404, and of each task's
+    // heartbeats of one round exactly one recorded it; every metadata post stored its record.
+    std::vector<int> recorded(kNamedTasks, 0);
+    int metadata_posts = 0;
+    for (const auto& tally : tallies) {
+        EXPECT_TRUE(tally.failures.empty()) << tally.failures.front();
+        for (int index = 0; index < kNamedTasks; ++index)
+            recorded[static_cast<std::size_t>(index)] +=
+                tally.recorded[static_cast<std::size_t>(index)];
+        metadata_posts += tally.metadata_posts;
+    }
+    EXPECT_EQ(recorded, std::vector<int>(kNamedTasks, kNamingRounds));
+    EXPECT_EQ(metadata_posts, kClients * kNamingRounds * kNamedTasks / 2);
+    EXPECT_EQ(server.row_counts()["metadata_v3"], metadata_posts);
+    EXPECT_EQ(db.execute("SELECT count(*) FROM tasks_v3 WHERE last_heartbeat_ts = $1",
+                         {std::to_string(now_ms / 1000)})
+                  .int64(0, 0),
+              kNamedTasks);
+    // No transaction was rolled back to break a deadlock (PostgreSQL finds one only after
+    // deadlock_timeout, a second of waiting for the requests in it).
+    EXPECT_EQ(metric_sample(setup, R"(mf_db_transactions_retried_total{reason="deadlock"})"), 0);
 }
 
 }  // namespace
