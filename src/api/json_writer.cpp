@@ -136,6 +136,11 @@ void JsonWriter::raw(std::string_view json) {
     out_ += json;
 }
 
+std::string& JsonWriter::raw_value() {
+    before_value();
+    return out_;
+}
+
 void JsonWriter::optional_string(const std::optional<std::string>& value) {
     value ? string(*value) : null();
 }

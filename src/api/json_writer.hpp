@@ -21,6 +21,9 @@ public:
     void number(std::int64_t value);
     void null();
     void raw(std::string_view json);
+    // The text to append one value to, which the caller writes as JSON itself: a large value
+    // goes straight into the text instead of being copied in from a string of its own.
+    std::string& raw_value();
     void optional_string(const std::optional<std::string>& value);
     void optional_number(const std::optional<std::int64_t>& value);
 

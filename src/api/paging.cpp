@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/json_writer.hpp"
+#include "model/json_integer.hpp"
 #include "model/text.hpp"
 
 namespace mf::api {
@@ -75,15 +76,6 @@ Error invalid_cursor() {
     return Error::invalid("Invalid cursor");
 }
 
-std::optional<std::int64_t> as_integer(const json::value& value) {
-    if (value.is_int64()) return value.as_int64();
-    if (value.is_uint64() && value.as_uint64() <= INT64_MAX) {
-        return static_cast<std::int64_t>(value.as_uint64());
-    }
-    if (value.is_string()) return parse_number<std::int64_t>(value.as_string());
-    return std::nullopt;
-}
-
 }  // namespace
 
 Result<std::optional<Paging>> read_paging(const http::Request& request, CursorFamily family,
@@ -131,14 +123,14 @@ Result<CursorKey> decode_cursor(CursorFamily family, std::string_view cursor) {
     const auto* ts = object.if_contains("ts_epoch");
     const auto* id = object.if_contains(id_key(family));
     if (!ts || !id) return invalid_cursor();
-    auto ts_value = as_integer(*ts);
+    auto ts_value = json_integer(*ts);
     if (!ts_value) return invalid_cursor();
     key.ts_epoch = *ts_value;
     if (family == CursorFamily::flows) {
         if (!id->is_string()) return invalid_cursor();
         key.name = std::string(id->as_string());
     } else {
-        auto id_value = as_integer(*id);
+        auto id_value = json_integer(*id);
         if (!id_value) return invalid_cursor();
         key.id = *id_value;
     }

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "model/text.hpp"
+#include "model/json_integer.hpp"
 
 namespace mf {
 namespace {
@@ -36,10 +36,7 @@ std::optional<std::string> text_of(const json::object& data, std::string_view ke
 std::optional<std::int64_t> number_of(const json::object& data, std::string_view key) {
     const auto* value = data.if_contains(key);
     if (!value) return std::nullopt;
-    if (value->is_int64()) return value->as_int64();
-    if (value->is_uint64()) return static_cast<std::int64_t>(value->as_uint64());
-    if (value->is_string()) return parse_number<std::int64_t>(value->as_string());
-    return std::nullopt;
+    return json_integer(*value);
 }
 
 }  // namespace

@@ -473,8 +473,8 @@ private:
             q_.sql(
                 " UNION ALL SELECT task_id, attempt_id, started_at, attempt_finished_at, "
                 "task_ok_finished_at, task_ok_location, attempt_ok, next_started_at, "
-                "mf_rows_before, mf_attempts FROM mf_once WHERE task_id NOT IN (SELECT task_id "
-                "FROM mf_several)");
+                "mf_rows_before, mf_attempts, mf_rows_before FROM mf_once WHERE task_id NOT IN "
+                "(SELECT task_id FROM mf_several)");
         } else {
             q_.sql("att AS (");
             attempts(scope, {});
@@ -592,7 +592,8 @@ private:
 
     // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
     // task's key, and a row with a null attempt_id for a task without any (what a left join of
-    // the tasks would give, without its scans); each row carries its task's mf_rows_before.
+    // the tasks would give, without its scans); each row carries its task's mf_rows_before and
+    // its own place in the list, mf_position.
     void attempts(const UiScope& scope, std::string_view of) {
         const bool keyed = !of.empty();
         // The rows of `table` (as `alias`) that `filter` keeps.
@@ -619,9 +620,16 @@ private:
             "u.attempt_id) = u.attempt_id + 1 THEN LEAD(max(u.started_at)) OVER (PARTITION BY "
             "u.task_id ORDER BY u.attempt_id) END) AS next_started_at");
         if (keyed) {
+            // mf_position: the row's place in the list, its task's rows before it and the
+            // attempts before it (a running count, whichever end the null attempt sorts to),
+            // numbered here in the pass the attempts take anyway rather than over whole rows.
             q_.sql(
                 ", max(max(u.rows_before)) OVER (PARTITION BY u.task_id) AS mf_rows_before, "
-                "count(u.attempt_id) OVER (PARTITION BY u.task_id) AS mf_attempts");
+                "count(u.attempt_id) OVER (PARTITION BY u.task_id) AS mf_attempts, "
+                "max(max(u.rows_before)) OVER (PARTITION BY u.task_id) + (CASE WHEN "
+                "count(u.attempt_id) OVER (PARTITION BY u.task_id ORDER BY u.attempt_id) > 0 THEN "
+                "count(u.attempt_id) OVER (PARTITION BY u.task_id ORDER BY u.attempt_id) - 1 ELSE "
+                "0 END) AS mf_position");
         }
         q_.sql(" FROM (SELECT m.task_id, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
         tagged_attempt("m.tags");
@@ -733,9 +741,7 @@ private:
         constexpr std::string_view run =
             " JOIN runs_v3 r ON r.flow_id = t.flow_id AND r.run_number = t.run_number";
         if (windowed) {
-            q_.sql(
-                ", a.mf_rows_before + ROW_NUMBER() OVER (PARTITION BY a.task_id ORDER BY "
-                "a.attempt_id) - 1 AS mf_position");
+            q_.sql(", a.mf_position");
             keyed_join("att a", "tasks_v3", "t", "t.task_id = a.task_id", run);
         } else {
             q_.sql(" FROM tasks_v3 t").sql(run).sql(" LEFT JOIN att a ON a.task_id = t.task_id");

@@ -92,17 +92,21 @@ void write_query(api::JsonWriter& json, const http::Fields& fields) {
     json.end_object();
 }
 
+// The list's data is written by `write_data` straight into the body, which has room reserved
+// for `data_size` bytes of it: a timeline page is half a megabyte, which a copy would fault in
+// and move again.
+template <typename WriteData>
 std::string envelope(const http::Request& request, const LinkBase& base, const Paging& paging,
-                     unsigned status, const std::string& data_json, std::size_t count,
-                     std::optional<std::int64_t> last = std::nullopt) {
+                     unsigned status, std::size_t data_size, const WriteData& write_data,
+                     std::size_t count, std::optional<std::int64_t> last = std::nullopt) {
     const std::string prefix = origin(request, base) + path_of(request);
     const http::Fields fields = first_values(request);
     const std::int64_t prev = std::max<std::int64_t>(paging.page - 1, 1);
     const bool more = status == 200 && static_cast<std::int64_t>(count) >= paging.limit;
     api::JsonWriter json;
-    json.text().reserve(data_json.size() + 4 * prefix.size() + 1024);
+    json.text().reserve(data_size + 4 * prefix.size() + 1024);
     json.begin_object();
-    json.key("data").raw(data_json);
+    write_data(json.key("data").raw_value());
     json.key("status").number(status);
     json.key("links");
     json.begin_object();
@@ -175,29 +179,29 @@ http::Reply json_reply(unsigned status, std::string body) {
 http::Reply list_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
                        std::string data_json, std::size_t count,
                        std::optional<std::int64_t> last_page) {
-    return json_reply(200, envelope(request, base, paging, 200, data_json, count, last_page));
+    return json_reply(200, envelope(
+                               request, base, paging, 200, data_json.size(),
+                               [&](std::string& out) { out += data_json; }, count, last_page));
 }
 
 http::Reply rows_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
                        UiResource resource, const std::vector<UiRow>& rows,
                        const std::vector<std::string>& additions) {
-    // Written once into room for all of it: a timeline page is a megabyte, which growing by
-    // doubling would copy and fault in again and again.
     std::size_t size = 2;
     for (const auto& row : rows) {
         size += 32 * row.size();
         for (const auto& cell : row) size += cell ? cell->size() : 0;
     }
     for (const auto& addition : additions) size += addition.size();
-    std::string data;
-    data.reserve(size);
-    data += '[';
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (i > 0) data += ", ";
-        write_row(data, resource, rows[i], i < additions.size() ? additions[i] : "");
-    }
-    data += ']';
-    return list_reply(request, base, paging, std::move(data), rows.size());
+    auto write_rows = [&](std::string& out) {
+        out += '[';
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (i > 0) out += ", ";
+            write_row(out, resource, rows[i], i < additions.size() ? additions[i] : "");
+        }
+        out += ']';
+    };
+    return json_reply(200, envelope(request, base, paging, 200, size, write_rows, rows.size()));
 }
 
 http::Reply strings_reply(const http::Request& request, const LinkBase& base, const Paging& paging,
@@ -240,7 +244,10 @@ http::Reply single_json_reply(const http::Request& request, const LinkBase& base
 
 http::Reply list_error_reply(const http::Request& request, const LinkBase& base,
                              const Paging& paging, unsigned status, const std::string& reason) {
-    return json_reply(status, envelope(request, base, paging, status, api::json_string(reason), 0));
+    const std::string data_json = api::json_string(reason);
+    return json_reply(status, envelope(
+                                  request, base, paging, status, data_json.size(),
+                                  [&](std::string& out) { out += data_json; }, 0));
 }
 
 }  // namespace mf::ui

@@ -308,7 +308,20 @@ std::shared_ptr<const PosixRegex> RegexCache::get(const std::string& pattern) {
 
 // --- Connection ---
 
+namespace {
+
+// SQLite counts every allocation under a process-wide mutex for its memory statistics, which
+// the service never reads; a page of the UI's timeline makes tens of thousands of allocations.
+// The setting only takes before SQLite initializes, which its first connection does.
+void skip_memory_statistics() {
+    static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)once;
+}
+
+}  // namespace
+
 Connection::Connection(const std::string& path, Access access, int busy_timeout_ms) {
+    skip_memory_statistics();
     int flags = SQLITE_OPEN_NOMUTEX |
                 (access == Access::read_only ? SQLITE_OPEN_READONLY
                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
