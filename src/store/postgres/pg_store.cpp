@@ -258,7 +258,7 @@ public:
 
     Async<bool> heartbeat_run(RunPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s)};
-        auto order = co_await lock_order(path.flow_id, path.run, std::nullopt);
+        auto order = co_await lock_order(path.flow_id, path.run, nullptr);
         auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
         co_return rows->front().affected() == 1;
@@ -341,7 +341,7 @@ public:
         if (task.heartbeat_ts) {
             // A heartbeating client's new task counts as a sign of life of its run (6.5.1).
             queries.push_back(pg::run_heartbeat(path.flow_id, path.run, *task.heartbeat_ts));
-            order = co_await lock_order(path.flow_id, path.run, std::nullopt);
+            order = co_await lock_order(path.flow_id, path.run, nullptr);
         }
         auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
@@ -416,7 +416,7 @@ public:
     Async<bool> heartbeat_task(TaskPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s),
                                    pg::task_heartbeat(path, now_s)};
-        auto order = co_await lock_order(path.flow_id, path.run, path);
+        auto order = co_await lock_order(path.flow_id, path.run, &path);
         auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
         co_return (*rows)[1].affected() == 1;
@@ -711,6 +711,11 @@ private:
         return batched_queries(readers(), queries, std::nullopt);
     }
 
+    // The same on the writer, for what a replica may not have yet.
+    asio::awaitable<pg::Outcome> read_on_writer(const std::vector<Query>& queries) {
+        return batched_queries(writers_, queries, std::nullopt);
+    }
+
     // Creates and heartbeats share a transaction with the other writes of the loop's turn;
     // `lock_order` names the rows a write updates, so that two batches update them in the
     // same order. Flows do not: their create fails by design when the flow exists (the client
@@ -755,13 +760,13 @@ private:
     }
 
     // The lock order (pg::Pool::write) of a write that updates the row of the run the path
-    // names, and then that of its task when `task` names one. The numbers are the path's, or
+    // names, and then that of its task when `task` is given. The numbers are the path's, or
     // known_numbers_', or else looked up on the writer (one read, beside the loop's other
     // reads; a replica may not have the row yet). A run or a task that does not exist has no
     // row to lock: a missing run orders as a write that only inserts, a missing task as its
     // run.
     asio::awaitable<std::string> lock_order(const std::string& flow_id, const ObjectKey& run,
-                                            const std::optional<TaskPath>& task) {
+                                            const TaskPath* task) {
         std::optional<std::int64_t> run_number;
         if (run.is_number()) {
             run_number = run.as_number();
@@ -786,7 +791,7 @@ private:
                 lookups.push_back(std::move(run_lookup));
             }
             // A failed lookup leaves the order to what is known: the write fails the same way.
-            if (auto found = checked(co_await batched_queries(writers_, lookups, std::nullopt))) {
+            if (auto found = checked(co_await read_on_writer(lookups))) {
                 if (find_task && !found->front().empty()) {
                     task_id = found->front().int64(0, 0);
                     run_number = found->front().int64(0, 1);
