@@ -163,6 +163,13 @@ struct Service::Impl {
                     {{R"(kind="unavailable")", static_cast<double>(errors->unavailable)},
                      {R"(kind="timeout")", static_cast<double>(errors->timeout)},
                      {R"(kind="other")", static_cast<double>(errors->other)}});
+                out += http::metric_family(
+                    "mf_db_transactions_retried_total", "counter",
+                    "Transactions the database rolled back to break a deadlock or a "
+                    "serialization conflict, each run again.",
+                    {{R"(reason="deadlock")", static_cast<double>(errors->deadlocks_retried)},
+                     {R"(reason="serialization_failure")",
+                      static_cast<double>(errors->serialization_failures_retried)}});
             }
             return out;
         });

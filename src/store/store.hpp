@@ -57,6 +57,10 @@ struct DatabaseErrorCounts {
     std::uint64_t unavailable = 0;
     std::uint64_t timeout = 0;
     std::uint64_t other = 0;
+    // Not failed calls: transactions the database rolled back to break a deadlock or a
+    // serialization conflict, each of which the store ran again.
+    std::uint64_t deadlocks_retried = 0;
+    std::uint64_t serialization_failures_retried = 0;
 };
 
 class Store {

@@ -63,6 +63,9 @@ Error to_error(const ServerError& error) {
     spdlog::error("PostgreSQL error {}: {} {}", error.sqlstate, error.message, error.detail);
     if (error.sqlstate == kSerializationFailure)
         return Error::retry_conflict("Conflicting concurrent update, please retry");
+    // Only after the store ran the write again a few times, each time deadlocked.
+    if (error.sqlstate == kDeadlockDetected)
+        return Error::unavailable("concurrent writes deadlocked, please retry");
     if (error.sqlstate == kDiskFull) return Error::storage_full("the database has no space left");
     if (is_unavailable(error.sqlstate)) return Error::unavailable("the database is unavailable");
     // The statement ran past statement_timeout (or was cancelled by an operator): the
@@ -80,6 +83,10 @@ std::optional<FailureKind> failure_kind(const ServerError& error) {
     if (is_unavailable(state)) return FailureKind::unavailable;
     if (state == kQueryCanceled) return FailureKind::timeout;
     return FailureKind::other;
+}
+
+bool aborted_by_conflict(const ServerError& error) {
+    return error.sqlstate == kSerializationFailure || error.sqlstate == kDeadlockDetected;
 }
 
 Query& Query::placeholder(Param param) {

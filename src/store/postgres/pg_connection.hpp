@@ -24,6 +24,7 @@ using Clock = std::chrono::steady_clock;
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kForeignKeyViolation = "23503";
 inline constexpr std::string_view kSerializationFailure = "40001";
+inline constexpr std::string_view kDeadlockDetected = "40P01";
 inline constexpr std::string_view kDiskFull = "53100";
 inline constexpr std::string_view kInvalidByteSequence = "22021";
 inline constexpr std::string_view kQueryCanceled = "57014";  // statement_timeout among others
@@ -46,6 +47,10 @@ Error to_error(const ServerError& error);
 // conflict with a concurrent update).
 enum class FailureKind { unavailable, timeout, other };
 std::optional<FailureKind> failure_kind(const ServerError& error);
+
+// Whether PostgreSQL rolled the transaction back to break a deadlock or a serialization
+// conflict with another: nothing of it happened, and it may run again as it was.
+bool aborted_by_conflict(const ServerError& error);
 
 // A parameter sent as text. `type` 0 lets the server infer it from where it is used.
 struct Param {

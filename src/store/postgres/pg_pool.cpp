@@ -182,24 +182,49 @@ asio::awaitable<std::vector<Outcome>> Pool::run_gathered(
     co_return co_await commit_together(**lease, groups, deadline);
 }
 
+asio::awaitable<Outcome> Pool::run_alone(Connection& connection, const std::vector<Query>& group,
+                                         Clock::time_point deadline) {
+    for (int attempt = 1;; ++attempt) {
+        auto outcome = co_await connection.run(group, deadline);
+        const auto* failure = std::get_if<ServerError>(&outcome);
+        if (!failure || !aborted_by_conflict(*failure) || attempt == kMostAttempts)
+            co_return outcome;
+        count_conflict(*failure);
+    }
+}
+
+void Pool::count_conflict(const ServerError& failure) {
+    spdlog::info("PostgreSQL aborted a transaction ({} {}): it runs again", failure.sqlstate,
+                 failure.message);
+    ++(failure.sqlstate == kDeadlockDetected ? deadlocks_ : serialization_failures_);
+}
+
 asio::awaitable<std::vector<Outcome>> Pool::commit_together(
     Connection& connection, const std::vector<const std::vector<Query>*>& groups,
     Clock::time_point deadline) {
     // A lone request runs in the implicit transaction of its pipeline, as it would unbatched.
-    if (groups.size() == 1) co_return co_await connection.run_batch(groups, deadline);
+    if (groups.size() == 1) {
+        std::vector<Outcome> outcomes;
+        outcomes.push_back(co_await run_alone(connection, *groups.front(), deadline));
+        co_return outcomes;
+    }
     auto transaction = co_await connection.run_transaction(groups, deadline);
     if (!transaction.outcomes.empty()) co_return std::move(transaction.outcomes);
     const std::size_t failed = transaction.failed_group;
     // A deadlock, a serialization failure or a timeout may come from the batch itself (its
     // locks are held longer, and by more writes): then each runs again alone, and gets the
     // outcome it would have had unbatched.
-    const std::string_view state = transaction.failure.sqlstate;
-    if (failed == groups.size() || state.starts_with("40") || state == kQueryCanceled) {
-        spdlog::warn("a transaction of {} writes failed ({} {}): each runs again alone",
-                     groups.size(), transaction.failure.sqlstate, transaction.failure.message);
+    const bool conflict = aborted_by_conflict(transaction.failure);
+    if (failed == groups.size() || conflict || transaction.failure.sqlstate == kQueryCanceled) {
+        if (conflict) {
+            count_conflict(transaction.failure);
+        } else {
+            spdlog::warn("a transaction of {} writes failed ({} {}): each runs again alone",
+                         groups.size(), transaction.failure.sqlstate, transaction.failure.message);
+        }
         std::vector<Outcome> outcomes;
         for (const auto* group : groups)
-            outcomes.push_back(co_await connection.run(*group, deadline));
+            outcomes.push_back(co_await run_alone(connection, *group, deadline));
         co_return outcomes;
     }
     // Otherwise the failure is that request's own, in the order the batch ran, as it would
@@ -238,6 +263,12 @@ PoolGauges Pool::gauges() const {
                       .waiting = waiting_.load(std::memory_order_relaxed)};
 }
 
+Conflicts Pool::conflicts() const {
+    return Conflicts{
+        .deadlocks = deadlocks_.load(std::memory_order_relaxed),
+        .serialization_failures = serialization_failures_.load(std::memory_order_relaxed)};
+}
+
 void Pool::wake_one() {
     if (waiters_.empty()) return;
     waiters_.front()->cancel();
@@ -252,7 +283,7 @@ Pool& PoolSet::pool_for(const asio::any_io_executor& executor) {
     return *pool;
 }
 
-PoolGauges PoolSet::gauges() {
+PoolGauges PoolSet::gauges() const {
     PoolGauges sum;
     std::lock_guard lock(mutex_);
     for (const auto& [loop, pool] : pools_) {
@@ -260,6 +291,17 @@ PoolGauges PoolSet::gauges() {
         sum.open += one.open;
         sum.idle += one.idle;
         sum.waiting += one.waiting;
+    }
+    return sum;
+}
+
+Conflicts PoolSet::conflicts() const {
+    Conflicts sum;
+    std::lock_guard lock(mutex_);
+    for (const auto& [loop, pool] : pools_) {
+        const auto one = pool->conflicts();
+        sum.deadlocks += one.deadlocks;
+        sum.serialization_failures += one.serialization_failures;
     }
     return sum;
 }

@@ -29,6 +29,13 @@ struct PoolOptions {
     std::chrono::milliseconds statement_timeout{0};
 };
 
+// Transactions PostgreSQL rolled back to break a deadlock or a serialization conflict with
+// another, each of which ran again.
+struct Conflicts {
+    std::uint64_t deadlocks = 0;
+    std::uint64_t serialization_failures = 0;
+};
+
 // The connections of one event loop. Only the thread running that loop touches it, so it
 // takes no locks; a request that finds every connection busy waits in line for one.
 class Pool {
@@ -62,6 +69,7 @@ public:
 
     // Read from any thread, for /metrics: a moment's state, possibly a moment old.
     PoolGauges gauges() const;
+    Conflicts conflicts() const;
 
     // Runs read-only queries together with those of the loop's other requests that ask
     // before the loop's next turn, or while earlier batches are in flight: one write, one
@@ -111,6 +119,13 @@ private:
     boost::asio::awaitable<std::vector<Outcome>> commit_together(
         Connection& connection, const std::vector<const std::vector<Query>*>& groups,
         Clock::time_point deadline);
+    // Runs one request's queries in the implicit transaction of their pipeline, again when
+    // PostgreSQL aborts it for a deadlock or a serialization conflict, up to kMostAttempts.
+    boost::asio::awaitable<Outcome> run_alone(Connection& connection,
+                                              const std::vector<Query>& group,
+                                              Clock::time_point deadline);
+    static constexpr int kMostAttempts = 4;
+    void count_conflict(const ServerError& failure);
 
     void release(std::unique_ptr<Connection> connection);
     void wake_one();
@@ -126,6 +141,8 @@ private:
     std::atomic<std::size_t> published_open_{0};
     std::atomic<std::size_t> published_idle_{0};
     std::atomic<std::size_t> waiting_{0};  // requests waiting for a connection
+    std::atomic<std::uint64_t> deadlocks_{0};
+    std::atomic<std::uint64_t> serialization_failures_{0};
 };
 
 // A pool for each event loop that asks, created on first use.
@@ -134,12 +151,13 @@ public:
     explicit PoolSet(PoolOptions options) : options_(std::move(options)) {}
     // The pool of the loop `executor` belongs to.
     Pool& pool_for(const boost::asio::any_io_executor& executor);
-    // The sum over every loop's pool.
-    PoolGauges gauges();
+    // The sums over every loop's pool.
+    PoolGauges gauges() const;
+    Conflicts conflicts() const;
 
 private:
     const PoolOptions options_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::unordered_map<const void*, std::unique_ptr<Pool>> pools_;
 };
 

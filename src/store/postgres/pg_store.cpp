@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "store/postgres/pg_change_feed.hpp"
+#include "store/postgres/pg_lock_order.hpp"
 #include "store/postgres/pg_migrations.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_sql.hpp"
@@ -71,17 +72,6 @@ Query& with_parent_run(Query& query, const std::string& flow_id, const ObjectKey
     return from_run(query, "", flow_id, run).sql(")");
 }
 
-// The lock order (pg::Pool::write) of a write that updates a run's row, and of one that
-// updates a task's row after its run's: the run's rows before its tasks', runs and tasks in
-// the order of their keys.
-std::string run_lock_order(const std::string& flow_id, const ObjectKey& run) {
-    return flow_id + '\x1f' + key_text(run);
-}
-
-std::string task_lock_order(const TaskPath& path) {
-    return run_lock_order(path.flow_id, path.run) + '\x1f' + key_text(path.task);
-}
-
 Error tag_mutation_error(const pg::ServerError& failure) {
     if (failure.sqlstate == pg::kSerializationFailure)
         return Error::retry_conflict("Conflicting concurrent tag mutation, please retry");
@@ -119,9 +109,18 @@ public:
     }
 
     std::optional<DatabaseErrorCounts> database_errors() const override {
-        return DatabaseErrorCounts{.unavailable = unavailable_errors_.load(),
-                                   .timeout = timeout_errors_.load(),
-                                   .other = other_errors_.load()};
+        auto conflicts = writers_.conflicts();
+        if (readers_) {
+            const auto reading = readers_->conflicts();
+            conflicts.deadlocks += reading.deadlocks;
+            conflicts.serialization_failures += reading.serialization_failures;
+        }
+        return DatabaseErrorCounts{
+            .unavailable = unavailable_errors_.load(),
+            .timeout = timeout_errors_.load(),
+            .other = other_errors_.load(),
+            .deadlocks_retried = conflicts.deadlocks,
+            .serialization_failures_retried = conflicts.serialization_failures};
     }
 
     void warm_up(const std::vector<asio::any_io_executor>& loops) override {
@@ -219,9 +218,11 @@ public:
         std::vector<Query> queries{std::move(insert)};
         auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
+        const std::int64_t run_number = rows->front().int64(0, 0);
+        if (run.run_id) known_numbers_.add_run(run.flow_id, *run.run_id, run_number);
         co_return Run{
             .flow_id = run.flow_id,
-            .run_number = rows->front().int64(0, 0),
+            .run_number = run_number,
             .run_id = run.run_id,
             .user_name = run.user_name,
             .ts_epoch = run.ts_epoch,
@@ -257,8 +258,8 @@ public:
 
     Async<bool> heartbeat_run(RunPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s)};
-        auto rows =
-            checked(co_await write_queries(queries, run_lock_order(path.flow_id, path.run)));
+        auto order = co_await lock_order(path.flow_id, path.run, nullptr);
+        auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
         co_return rows->front().affected() == 1;
     }
@@ -336,19 +337,26 @@ public:
         insert.sql(" FROM parent RETURNING task_id) SELECT parent.run_number, parent.run_id, ");
         insert.sql("parent.tags, parent.system_tags, inserted.task_id FROM parent, inserted");
         std::vector<Query> queries{std::move(insert)};
-        std::string lock_order;
+        std::string order;
         if (task.heartbeat_ts) {
             // A heartbeating client's new task counts as a sign of life of its run (6.5.1).
             queries.push_back(pg::run_heartbeat(path.flow_id, path.run, *task.heartbeat_ts));
-            lock_order = run_lock_order(path.flow_id, path.run);
+            order = co_await lock_order(path.flow_id, path.run, nullptr);
         }
-        auto rows = checked(co_await write_queries(queries, std::move(lock_order)));
+        auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
         const Rows& created = rows->front();
         if (created.empty()) co_return missing_run(path.flow_id, path.run);
+        const std::int64_t run_number = created.int64(0, 0);
+        if (!path.run.is_number())
+            known_numbers_.add_run(path.flow_id, path.run.as_name(), run_number);
+        if (task.task_name) {
+            known_numbers_.add_task(path.flow_id, run_number, path.step_name, *task.task_name,
+                                    created.int64(0, 4));
+        }
         co_return Task{
             .flow_id = path.flow_id,
-            .run_number = created.int64(0, 0),
+            .run_number = run_number,
             .run_id = created.optional_text(0, 1),
             .step_name = path.step_name,
             .task_id = created.int64(0, 4),
@@ -408,7 +416,8 @@ public:
     Async<bool> heartbeat_task(TaskPath path, std::int64_t now_s) override {
         std::vector<Query> queries{pg::run_heartbeat(path.flow_id, path.run, now_s),
                                    pg::task_heartbeat(path, now_s)};
-        auto rows = checked(co_await write_queries(queries, task_lock_order(path)));
+        auto order = co_await lock_order(path.flow_id, path.run, &path);
+        auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
         co_return (*rows)[1].affected() == 1;
     }
@@ -702,6 +711,11 @@ private:
         return batched_queries(readers(), queries, std::nullopt);
     }
 
+    // The same on the writer, for what a replica may not have yet.
+    asio::awaitable<pg::Outcome> read_on_writer(const std::vector<Query>& queries) {
+        return batched_queries(writers_, queries, std::nullopt);
+    }
+
     // Creates and heartbeats share a transaction with the other writes of the loop's turn;
     // `lock_order` names the rows a write updates, so that two batches update them in the
     // same order. Flows do not: their create fails by design when the flow exists (the client
@@ -738,10 +752,60 @@ private:
         return pg::limit(query, paging);
     }
 
+    // The path's task: its id and its run's number, or no row.
     static Query task_lookup(const TaskPath& path) {
-        Query query("SELECT t.task_id");
+        Query query("SELECT t.task_id, t.run_number");
         pg::from_task(query, path);
         return query;
+    }
+
+    // The lock order (pg::Pool::write) of a write that updates the row of the run the path
+    // names, and then that of its task when `task` is given. The numbers are the path's, or
+    // known_numbers_', or else looked up on the writer (one read, beside the loop's other
+    // reads; a replica may not have the row yet). A run or a task that does not exist has no
+    // row to lock: a missing run orders as a write that only inserts, a missing task as its
+    // run.
+    asio::awaitable<std::string> lock_order(const std::string& flow_id, const ObjectKey& run,
+                                            const TaskPath* task) {
+        std::optional<std::int64_t> run_number;
+        if (run.is_number()) {
+            run_number = run.as_number();
+        } else {
+            run_number = known_numbers_.run_number(flow_id, run.as_name());
+        }
+        std::optional<std::int64_t> task_id;
+        if (task && task->task.is_number()) {
+            task_id = task->task.as_number();
+        } else if (task && run_number) {
+            task_id =
+                known_numbers_.task_id(flow_id, *run_number, task->step_name, task->task.as_name());
+        }
+        const bool find_task = task && !task_id;
+        const bool find_run = !run_number;
+        if (find_task || find_run) {
+            std::vector<Query> lookups;
+            if (find_task) lookups.push_back(task_lookup(*task));
+            if (find_run) {
+                Query run_lookup("SELECT r.run_number");
+                pg::from_run(run_lookup, "", flow_id, run);
+                lookups.push_back(std::move(run_lookup));
+            }
+            // A failed lookup leaves the order to what is known: the write fails the same way.
+            if (auto found = checked(co_await read_on_writer(lookups))) {
+                if (find_task && !found->front().empty()) {
+                    task_id = found->front().int64(0, 0);
+                    run_number = found->front().int64(0, 1);
+                    known_numbers_.add_task(flow_id, *run_number, task->step_name,
+                                            task->task.as_name(), *task_id);
+                }
+                if (find_run && !found->back().empty()) run_number = found->back().int64(0, 0);
+                if (find_run && run_number)
+                    known_numbers_.add_run(flow_id, run.as_name(), *run_number);
+            }
+        }
+        if (!run_number) co_return std::string();
+        if (!task_id) co_return pg::run_lock_order(flow_id, *run_number);
+        co_return pg::task_lock_order(flow_id, *run_number, *task_id);
     }
 
     // The values of one column of the rows a request inserts.
@@ -784,6 +848,7 @@ private:
     const std::shared_ptr<const pg::SchemaPreparation> schema_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
+    pg::KnownNumbers known_numbers_;
     std::unique_ptr<pg::ChangeFeed> feed_;
     std::atomic<std::uint64_t> unavailable_errors_{0};
     std::atomic<std::uint64_t> timeout_errors_{0};
