@@ -8,7 +8,10 @@ Python client parses frames on 200 sockets, while the server still reloads and f
 updates for every socket), then creates runs through the metadata API one after the other and times,
 for every socket, the frame announcing each run against the moment the write was
 acknowledged (a frame that comes before the acknowledgement counts as 0). Optionally `wrk`'s
-client_mix script runs beside it as background load. Prints the median and p99 in ms.
+client_mix script runs beside it as background load. Prints the median and p99 in ms; then,
+to tell the server's share from this client's, the fraction of frames the server wrote within
+10, 25, 50 and 100 ms of the change reaching it (its mf_ws_event_to_frame_seconds histogram),
+and this client's CPU time per frame received.
 With --idle-sockets N, then also opens N more websockets that each subscribe and stay idle,
 and prints how much the server's resident memory grew (VmRSS, MiB).
 
@@ -47,7 +50,16 @@ class WebSocket:
 
     @classmethod
     async def connect(cls, port, timeout=30):
-        """Fails after `timeout` seconds without the upgrade's answer, rather than waiting."""
+        """Fails after `timeout` seconds without the upgrade's answer, rather than waiting.
+        Retries a 503 for a while: /ws opens once the service watches changes, which on
+        PostgreSQL may come a moment after the API answers."""
+        for _ in range(50):
+            try:
+                return await asyncio.wait_for(cls._connect(port), timeout)
+            except RuntimeError as refused:
+                if " 503 " not in str(refused).split("\r\n")[0]:
+                    raise
+                await asyncio.sleep(0.1)
         return await asyncio.wait_for(cls._connect(port), timeout)
 
     @classmethod
@@ -60,6 +72,7 @@ class WebSocket:
              "Sec-WebSocket-Version: 13\r\n\r\n").encode())
         head = await reader.readuntil(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n")[0]:
+            writer.close()
             raise RuntimeError(head.decode(errors="replace"))
         return cls(reader, writer)
 
@@ -155,11 +168,13 @@ async def measure(args, api_port, ui_port):
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, post, api_port, "/flows/WsBench")
     acknowledged = {}
+    cpu_before = time.process_time()
     for _ in range(args.runs):
         run = await loop.run_in_executor(None, post, api_port, "/flows/WsBench/run")
         acknowledged[run["run_number"]] = time.monotonic()
         await asyncio.sleep(args.interval)
     await asyncio.sleep(2)
+    client_cpu = time.process_time() - cpu_before
     for task in listeners:
         task.cancel()
     latencies = []
@@ -168,7 +183,22 @@ async def measure(args, api_port, ui_port):
         times = arrivals.get(run_number, [])
         missing += args.sockets - len(times)
         latencies += [max(0.0, t - ack) * 1000 for t in times]
-    return latencies, missing
+    return latencies, missing, client_cpu
+
+
+def server_within(api_port):
+    """The fraction of frames the server wrote within 10, 25, 50 and 100 ms, from /metrics."""
+    connection = http.client.HTTPConnection("127.0.0.1", api_port, timeout=30)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    connection.close()
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("mf_ws_event_to_frame_seconds_bucket"):
+            counts[line.split('le="')[1].split('"')[0]] = float(line.split()[-1])
+    total = counts.get("+Inf") or 1
+    return " ".join(f"server_within_{ms}ms={counts[str(ms / 1000)] / total:.3f}"
+                    for ms in (10, 25, 50, 100))
 
 
 def main():
@@ -212,12 +242,13 @@ def main():
                  f"http://127.0.0.1:{api_port}"], stdout=subprocess.DEVNULL,
                 env=dict(os.environ, BENCH_RUN=str(run)))
             time.sleep(1)
-        latencies, missing = (asyncio.run(measure(args, api_port, ui_port)) if args.sockets
-                              else ([], 0))
+        latencies, missing, client_cpu = (asyncio.run(measure(args, api_port, ui_port))
+                                          if args.sockets else ([], 0, 0.0))
         if wrk:
             wrk.terminate()
             wrk.wait()
             wrk = None
+        server_share = server_within(api_port) if args.sockets else ""
         if args.idle_sockets:
             before, after = asyncio.run(idle_growth(args, ui_port, server.pid))
             print(f"idle_sockets={args.idle_sockets} rss_before_mib={before:.1f} "
@@ -237,6 +268,7 @@ def main():
           f"frames={len(latencies)} missing={missing} "
           f"median_ms={statistics.median(latencies):.2f} p99_ms={p99:.2f} "
           f"max_ms={latencies[-1]:.2f} load_1min={os.getloadavg()[0]:.2f}")
+    print(f"{server_share} client_cpu_us_per_frame={client_cpu / max(1, len(latencies)) * 1e6:.0f}")
     return 0 if missing == 0 else 1
 
 

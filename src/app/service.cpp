@@ -277,7 +277,8 @@ void Service::start() {
     impl_->store->warm_up(impl_->api->executors());
     if (impl_->hub) {
         impl_->store->watch_changes(impl_->hub->sink());
-        impl_->hub->start(impl_->api->executors().front());
+        impl_->hub->start();
+        impl_->store->warm_up({impl_->hub->executor()});
     }
     if (impl_->ui_prefetcher) impl_->ui_prefetcher->start(impl_->api->executors().front());
     if (impl_->tls) impl_->tls->start();

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "model/text.hpp"
 #include "realtime/row_filter.hpp"
@@ -280,6 +281,10 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     HubContext context;
     HubOptions options;
     std::optional<asio::any_io_executor> executor;  // set once, before `started`
+    // False once the hub's loop is gone: nothing may be posted to it then. The sockets'
+    // loops and the store's change feed post from their threads until they end.
+    std::mutex loop_mutex;
+    bool loop_open = true;
     std::atomic<bool> started{false};
     std::atomic<bool> stopping{false};
     std::atomic<std::int64_t> live_sockets{0};
@@ -319,10 +324,18 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
 
     // --- changes, on the hub's loop ---
 
+    // Runs `work` on the hub's loop, once started and while the loop exists.
+    template <class Work>
+    void post_to_hub(Work work) {
+        if (!started.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(loop_mutex);
+        if (loop_open) asio::post(*executor, std::move(work));
+    }
+
     void accept_change(RowChange change) {
-        if (stopping || !started.load(std::memory_order_acquire)) return;
-        asio::post(*executor, [self = shared_from_this(), change = std::move(change),
-                               arrived = std::chrono::steady_clock::now()]() mutable {
+        if (stopping) return;
+        post_to_hub([self = shared_from_this(), change = std::move(change),
+                     arrived = std::chrono::steady_clock::now()]() mutable {
             self->pending.push_back({std::move(change), arrived});
             if (self->processing) return;
             self->processing = true;
@@ -454,11 +467,17 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         }
     }
 
-    bool interested(const std::vector<std::string>& paths) {
+    // Whether a subscription listens to one of the broadcast's paths and may want its object,
+    // as far as the filters on the object's keys tell before it is read: a busy flow's
+    // changes cost no read while every socket on its path filters for another flow.
+    bool interested(const Broadcast& broadcast) {
         for (const auto& [id, client] : clients) {
             for (const auto& subscription : client.subscriptions) {
-                for (const auto& path : paths) {
-                    if (subscription.topic.path == path) return true;
+                for (const auto& path : broadcast.paths) {
+                    if (subscription.topic.path == path &&
+                        scope_may_match(broadcast.query.resource, broadcast.query.scope,
+                                        subscription.topic.filters))
+                        return true;
                 }
             }
         }
@@ -466,7 +485,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 
     asio::awaitable<void> push(Broadcast& broadcast, SteadyTime arrived) {
-        if (!interested(broadcast.paths)) co_return;
+        if (!interested(broadcast)) co_return;
         broadcast.query.clock = context.status_clock();
         broadcast.query.limit = 1;
         auto rows = co_await context.reader.ui_list(broadcast.query);
@@ -572,8 +591,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
 
     void on_hub(std::function<void(Impl&)> work) {
-        if (!started.load(std::memory_order_acquire)) return;
-        asio::post(*executor, [self = shared_from_this(), work = std::move(work)] { work(*self); });
+        post_to_hub([self = shared_from_this(), work = std::move(work)] { work(*self); });
     }
 
     // A frame from the client: SUBSCRIBE, UNSUBSCRIBE or __ping__; anything else is ignored.
@@ -680,6 +698,29 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         socket_closed(socket.id());
     }
 
+    // Reads each resource as a push reads it, for keys no row has: the first pushes then find
+    // the caches of the hub's database connection filled instead of paying for them (on
+    // PostgreSQL, the catalog's; the first reads of a new connection took 50 to 130 ms on a
+    // busy machine).
+    asio::awaitable<void> warm_up() {
+        auto self = shared_from_this();
+        const Keys nothing{"", 0, "", 0};
+        std::vector<UiListQuery> reads{
+            UiListQuery{.resource = UiResource::flows, .scope = {.flow_id = ""}},
+            run_broadcast(nothing, "UPDATE").query,
+            UiListQuery{.resource = UiResource::steps,
+                        .scope = {.flow_id = "", .run = ObjectKey::number(0), .step_name = ""}},
+            task_broadcast(nothing, "UPDATE", std::nullopt).query,
+            UiListQuery{.resource = UiResource::metadata, .scope = nothing.task_scope()},
+            UiListQuery{.resource = UiResource::artifacts, .scope = nothing.task_scope()}};
+        for (auto& read : reads) {
+            if (stopping) co_return;
+            read.clock = context.status_clock();
+            read.limit = 1;
+            auto ignored = co_await context.reader.ui_list(std::move(read));
+        }
+    }
+
     // --- heartbeat monitors, on the hub's loop ---
 
     asio::awaitable<void> monitor_loop() {
@@ -725,13 +766,21 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
                      tasks ? parse_number<std::int64_t>(cell(row, "task_id")).value_or(0) : 0};
             // One that ended while it was read is done with already.
             if (watched.erase(key) == 0 || status != "failed") continue;
-            const auto paths = tasks ? task_broadcast(key, "UPDATE", std::nullopt).paths
-                                     : run_broadcast(key, "UPDATE").paths;
-            if (!interested(paths)) continue;
-            publish("UPDATE", paths, resource, std::make_shared<const UiRow>(std::move(row)),
+            const auto broadcast =
+                tasks ? task_broadcast(key, "UPDATE", std::nullopt) : run_broadcast(key, "UPDATE");
+            if (!interested(broadcast)) continue;
+            publish("UPDATE", broadcast.paths, resource,
+                    std::make_shared<const UiRow>(std::move(row)),
                     std::chrono::steady_clock::now());
         }
     }
+};
+
+// The hub's event loop and its thread; kept running by `work` until the hub stops.
+struct Hub::Loop {
+    asio::io_context io{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::thread thread;
 };
 
 Hub::Hub(HubContext context, HubOptions options)
@@ -739,13 +788,31 @@ Hub::Hub(HubContext context, HubOptions options)
 
 Hub::~Hub() {
     stop();
+    if (!loop_) return;
+    {
+        std::lock_guard lock(impl_->loop_mutex);
+        impl_->loop_open = false;
+    }
+    // Reads still in flight by now are given up on; their coroutines end with the loop.
+    loop_->io.stop();
+    loop_->thread.join();
+    impl_->monitor_timer.reset();
+    loop_.reset();
 }
 
-void Hub::start(asio::any_io_executor executor) {
+void Hub::start() {
+    loop_ = std::make_unique<Loop>();
+    const auto executor = loop_->io.get_executor();
     impl_->executor = executor;
     impl_->monitor_timer = std::make_unique<asio::steady_timer>(executor);
+    asio::co_spawn(executor, impl_->warm_up(), asio::detached);
     asio::co_spawn(executor, impl_->monitor_loop(), asio::detached);
+    loop_->thread = std::thread([&io = loop_->io] { io.run(); });
     impl_->started.store(true, std::memory_order_release);
+}
+
+asio::any_io_executor Hub::executor() const {
+    return loop_->io.get_executor();
 }
 
 void Hub::stop() {
@@ -761,6 +828,7 @@ void Hub::stop() {
     impl_->on_hub([](Impl& hub) {
         if (hub.monitor_timer) hub.monitor_timer->cancel();
     });
+    if (loop_) loop_->work.reset();
 }
 
 ChangeSink Hub::sink() {

@@ -74,11 +74,15 @@ public:
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
 
-    // Starts the hub on `executor`, the event loop where its state lives and its reads run.
-    // Until then it accepts no socket and ignores changes: start it once the store watches
-    // changes, so that a socket misses none.
-    void start(boost::asio::any_io_executor executor);
-    // Closes every socket and stops the monitors; changes after this are ignored.
+    // Starts the hub's own event loop, on a thread of its own, where its state lives and its
+    // reads run: a change's reload never waits behind the requests of the server's loops, nor
+    // for one of their database connections. Until then the hub accepts no socket and ignores
+    // changes: start it once the store watches changes, so that a socket misses none.
+    void start();
+    // The hub's event loop, once started: a store may open its connections ahead.
+    boost::asio::any_io_executor executor() const;
+    // Closes every socket and stops the monitors; changes after this are ignored. The hub's
+    // loop ends once its reads in flight have.
     void stop();
     // Where the store reports committed changes; safe to call after the hub is gone.
     ChangeSink sink();
@@ -92,7 +96,9 @@ public:
 
 private:
     struct Impl;
+    struct Loop;
     std::shared_ptr<Impl> impl_;
+    std::unique_ptr<Loop> loop_;
 };
 
 }  // namespace mf::realtime

@@ -104,21 +104,59 @@ bool tags_match(const TagFilter& filter, const std::vector<std::string>& tags) {
     return std::any_of(filter.values.begin(), filter.values.end(), has);
 }
 
-}  // namespace
+// The value of a key column that `scope` sets, as its cell reads; nullopt for other columns.
+std::optional<std::string> scope_cell(const UiScope& scope, std::string_view column) {
+    const auto number = [](const std::optional<ObjectKey>& key) -> std::optional<std::string> {
+        if (!key || !key->is_number()) return std::nullopt;
+        return std::to_string(key->as_number());
+    };
+    if (column == "flow_id") return scope.flow_id;
+    if (column == "run_number") return number(scope.run);
+    if (column == "step_name") return scope.step_name;
+    if (column == "task_id") return number(scope.task);
+    return std::nullopt;
+}
 
-bool row_matches(UiResource resource, const UiRow& row, const std::vector<Filter>& filters,
-                 const std::vector<TagFilter>& tag_filters) {
+// Whether the filters on the columns `cell` knows pass; the others are not looked at.
+template <class Cell>
+bool known_cells_match(UiResource resource, const std::vector<Filter>& filters, Cell cell) {
     const auto columns = ui_columns(resource);
     for (const auto& filter : filters) {
         std::size_t index = 0;
         while (index < columns.size() && columns[index].name != filter.field) ++index;
-        if (index >= columns.size() || index >= row.size()) continue;
+        if (index >= columns.size()) continue;
+        const auto known = cell(index);
+        if (!known) continue;
         const bool any =
             std::any_of(filter.values.begin(), filter.values.end(), [&](const auto& v) {
-                return value_matches(filter.op, columns[index].kind, row[index], v);
+                return value_matches(filter.op, columns[index].kind, *known, v);
             });
         if (!any) return false;
     }
+    return true;
+}
+
+}  // namespace
+
+bool scope_may_match(UiResource resource, const UiScope& scope,
+                     const std::vector<Filter>& filters) {
+    const auto columns = ui_columns(resource);
+    return known_cells_match(resource, filters,
+                             [&](std::size_t index) -> std::optional<std::optional<std::string>> {
+                                 auto value = scope_cell(scope, columns[index].name);
+                                 if (!value) return std::nullopt;
+                                 return std::optional<std::string>(std::move(*value));
+                             });
+}
+
+bool row_matches(UiResource resource, const UiRow& row, const std::vector<Filter>& filters,
+                 const std::vector<TagFilter>& tag_filters) {
+    const bool cells_match = known_cells_match(
+        resource, filters, [&](std::size_t index) -> std::optional<std::optional<std::string>> {
+            if (index >= row.size()) return std::nullopt;
+            return row[index];
+        });
+    if (!cells_match) return false;
     if (tag_filters.empty()) return true;
     const auto tags = tags_of(resource, row);
     return std::all_of(tag_filters.begin(), tag_filters.end(),

@@ -18,4 +18,9 @@ namespace mf::realtime {
 bool row_matches(UiResource resource, const UiRow& row, const std::vector<Filter>& filters,
                  const std::vector<TagFilter>& tag_filters);
 
+// Whether the row of `resource` that `scope` names (by number) may pass the filters, before it
+// is read: false when a filter on one of the key columns the scope sets (flow_id, run_number,
+// step_name, task_id) fails, whatever the row's other columns hold.
+bool scope_may_match(UiResource resource, const UiScope& scope, const std::vector<Filter>& filters);
+
 }  // namespace mf::realtime

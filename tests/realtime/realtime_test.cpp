@@ -4,9 +4,10 @@
 // dropped while a fast one keeps up, the heartbeat monitor (of one task and of several, of
 // which only some stop), a SIGTERM with websockets open and closed; on PostgreSQL, the changes of
 // another process and of plain SQL (flows, runs, steps and tasks, as the Python service
-// writes them).
+// writes them), and a change pushed while every connection of the server's requests is busy.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
@@ -234,6 +235,26 @@ TEST_F(Realtime, FiltersOfTheQuerySelectTheObjectsPushed) {
     for (const auto* uuid : {"bob", "other-tag", "older", "other-status", "other-path"}) {
         EXPECT_FALSE(got.count(uuid)) << uuid;
     }
+}
+
+// An object that no subscription's filters on its keys can match is not read back: the events
+// counter counts the objects read and pushed.
+TEST_F(Realtime, ObjectsTheKeyFiltersOfNoSubscriptionMatchAreNotReadBack) {
+    WsClient ws(server_.ui_port());
+    ws.subscribe("runs", "/runs?flow_id=G");
+    ws.subscribe("flows", "/flows?flow_id=G,H");
+    ws.sync();
+    create_flow_and_run();
+    post("/flows/G", json::object{{"user_name", "bob"}});
+    post("/flows/G/run", json::object{{"user_name", "bob"}});
+    auto frames =
+        ws.until([](const json::object& frame) { return frame.at("uuid").as_string() == "runs"; });
+    for (auto& frame : ws.sync()) frames.push_back(frame);
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_EQ(of(frames, "flows").front().at("data").at("flow_id").as_string(), "G");
+    EXPECT_EQ(of(frames, "runs").front().at("data").at("flow_id").as_string(), "G");
+    const auto metrics = api_.get("/metrics").body;
+    EXPECT_NE(metrics.find("mf_ws_events_total 2\n"), std::string::npos) << metrics;
 }
 
 TEST_F(Realtime, SinceReplaysWhatWasPushedBefore) {
@@ -486,16 +507,34 @@ TEST(RealtimeStop, SigtermWithWebsocketsOpenAndClosedDoesNotWaitForTheDrainTimeo
     EXPECT_EQ(*status, 0) << service.log();
 }
 
+// Another service process on the database at `url`, serving on the given ports, its log in
+// `dir`.
+ServiceProcess service_on(const std::string& url, std::uint16_t api_port, std::uint16_t ui_port,
+                          const TempDir& dir, const std::vector<std::string>& more_arguments = {},
+                          std::vector<std::string> environment = {}) {
+    std::vector<std::string> arguments{"serve",
+                                       "--host",
+                                       "127.0.0.1",
+                                       "--port",
+                                       std::to_string(api_port),
+                                       "--ui-port",
+                                       std::to_string(ui_port),
+                                       "--migration-port",
+                                       std::to_string(free_port()),
+                                       "--database",
+                                       url};
+    arguments.insert(arguments.end(), more_arguments.begin(), more_arguments.end());
+    return ServiceProcess(std::move(arguments), (dir.path() / "service.log").string(),
+                          std::move(environment));
+}
+
 TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
     if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has one writing process";
     TestServer first(realtime_options());
     TempDir dir;
     const auto api_port = free_port();
     const auto ui_port = free_port();
-    ServiceProcess second({"serve", "--host", "127.0.0.1", "--port", std::to_string(api_port),
-                           "--ui-port", std::to_string(ui_port), "--migration-port",
-                           std::to_string(free_port()), "--database", first.database_url()},
-                          (dir.path() / "second.log").string());
+    auto second = service_on(first.database_url(), api_port, ui_port, dir);
     ASSERT_TRUE(second.wait_until_serving(api_port)) << second.log();
     std::optional<WsClient> ws;
     connect_when_accepting(ws, ui_port);
@@ -521,6 +560,64 @@ TEST(RealtimePostgres, ChangesOfAnotherProcessAndOfPlainSqlShow) {
                frame.at("data").at("flow_id").as_string() == "Direct";
     });
     EXPECT_EQ(direct.back().at("data").at("user_name").as_string(), "sql");
+}
+
+// Whether the count `query` reads reaches `count` within 10 s.
+bool count_reaches(pg::BlockingConnection& sql, const std::string& query, std::int64_t count) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (sql.execute(query).int64(0, 0) == count) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+// The hub reloads a change on a connection of its own: with the one connection of the one
+// server loop held by a request that waits for a lock, a flow written meanwhile still shows.
+TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite reads need no connection";
+    TestServer database(realtime_options());
+    TempDir dir;
+    const auto api_port = free_port();
+    const auto ui_port = free_port();
+    auto service = service_on(database.database_url(), api_port, ui_port, dir, {"--threads", "1"},
+                              {"MF_METADATA_DB_POOL_MAX=1"});
+    ASSERT_TRUE(service.wait_until_serving(api_port)) << service.log();
+    std::optional<WsClient> ws;
+    connect_when_accepting(ws, ui_port);
+    ASSERT_TRUE(ws) << service.log();
+    ws->subscribe("flows", "/flows");
+    ws->sync();
+
+    // The hub's warm-up reads at startup must not be the ones waiting for the lock.
+    pg::BlockingConnection sql(database.database_url());
+    EXPECT_TRUE(count_reaches(sql,
+                              "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND pid <> pg_backend_pid() AND state = 'active'",
+                              0));
+    pg::BlockingConnection locker(database.database_url());
+    locker.execute("BEGIN");
+    locker.execute("LOCK TABLE artifact_v3 IN ACCESS EXCLUSIVE MODE");
+    std::atomic<unsigned> blocked_status{0};
+    std::thread blocked([&] {
+        blocked_status = HttpClient(api_port).get("/flows/Waiting/runs/1/artifacts").status;
+    });
+    EXPECT_TRUE(count_reaches(sql,
+                              "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                              "'Lock' AND query LIKE '%artifact_v3%'",
+                              1))
+        << "the request never waited for the lock";
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('WhileBusy', 'sql', 1, '[]', '[]')");
+    auto frames = ws->until([](const json::object& frame) {
+        return frame.at("data").at("flow_id").as_string() == "WhileBusy";
+    });
+    EXPECT_EQ(frames.back().at("type").as_string(), "INSERT") << service.log();
+    EXPECT_EQ(blocked_status, 0u) << "the request did not wait for the lock";
+
+    locker.execute("ROLLBACK");
+    blocked.join();
+    EXPECT_EQ(blocked_status, 200u);
 }
 
 TEST(RealtimePostgres, ARunsStepsAndTasksWrittenInPlainSqlShow) {
