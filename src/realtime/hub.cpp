@@ -532,7 +532,9 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
             query.limit = 1;
             asio::co_spawn(*executor, read_one(reads, i, query), asio::detached);
         }
-        // A read that needs no wait (SQLite's) has ended already.
+        // co_spawn runs each read at once on this loop up to its first wait, so one that needs
+        // no wait (SQLite's) has ended already, and the last may have cancelled the timer
+        // before anything waited on it.
         if (reads->remaining > 0) co_await reads->done.async_wait(kTuple);
         co_return std::move(reads->rows);
     }
