@@ -137,20 +137,22 @@ std::vector<NewMetadata> metadata_of(std::int64_t index) {
 
 // One writer of the load: the tasks index, index + kWriters, ... with their metadata and
 // artifacts, each as the client posts them.
-Async<Ok> write_tasks(Store& store, int first, std::vector<std::int64_t>& task_ids) {
-    const StepPath step{kFlow, ObjectKey::name(kRunName), kStep};
+// Tasks of a run known by its number alone have no task_name, as the client creates them.
+Async<Ok> write_tasks(Store& store, const ObjectKey& run, int first,
+                      std::vector<std::int64_t>& task_ids) {
+    const StepPath step{kFlow, run, kStep};
     // Arguments are named before each co_await: GCC 12 destroys a temporary built inside a
     // co_await expression twice.
     for (std::int64_t index = first; index < kTasks; index += kWriters) {
-        NewTask new_task{.task_name = task_name(index),
-                         .user_name = "plans",
-                         .system_tags = kSystemTags,
-                         .ts_epoch = 1'700'000'000'000 + index};
+        NewTask new_task{
+            .task_name = run.is_number() ? std::nullopt : std::optional(task_name(index)),
+            .user_name = "plans",
+            .system_tags = kSystemTags,
+            .ts_epoch = 1'700'000'000'000 + index};
         auto task = co_await store.create_task(step, std::move(new_task));
         if (!task) co_return task.take_error();
         task_ids[index] = task->task_id;
-        const TaskPath path{kFlow, ObjectKey::name(kRunName), kStep,
-                            ObjectKey::number(task->task_id)};
+        const TaskPath path{kFlow, run, kStep, ObjectKey::number(task->task_id)};
         auto records = metadata_of(index);
         auto metadata = co_await store.add_metadata(path, std::move(records), task->ts_epoch + 1);
         if (!metadata) co_return metadata.take_error();
@@ -331,7 +333,20 @@ std::string overreads(pg::BlockingConnection& db, const pg::Query& statement,
     return found;
 }
 
-class PostgresPlansTest : public ::testing::Test {
+// Whether the run of the load has a run_id (and its tasks a task_name) or is known by its
+// number alone, as the client often creates runs: the reference's name indexes then hold
+// nothing but NULLs for it, and look the smallest to a plan made without statistics.
+enum class RunNaming { named, numbered };
+
+void PrintTo(RunNaming naming, std::ostream* out) {
+    *out << (naming == RunNaming::named ? "a run with a run_id" : "a run known by its number");
+}
+
+std::string naming_name(const ::testing::TestParamInfo<RunNaming>& info) {
+    return info.param == RunNaming::named ? "RunWithRunId" : "RunKnownByNumber";
+}
+
+class PostgresPlansTest : public ::testing::TestWithParam<RunNaming> {
 protected:
     void SetUp() override {
         if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL pass only";
@@ -386,16 +401,20 @@ protected:
     void load() {
         finish(io_, store_->create_flow(NewFlow{.flow_id = kFlow, .user_name = "plans"}));
         run_writers([this](int first) { return write_earlier_runs(*store_, first); });
-        run_number_ = finish(io_, store_->create_run(NewRun{.flow_id = kFlow,
-                                                            .run_id = kRunName,
-                                                            .user_name = "plans",
-                                                            .system_tags = kSystemTags}))
-                          .run_number;
+        const bool named = GetParam() == RunNaming::named;
+        run_number_ =
+            finish(io_, store_->create_run(NewRun{
+                            .flow_id = kFlow,
+                            .run_id = named ? std::optional<std::string>(kRunName) : std::nullopt,
+                            .user_name = "plans",
+                            .system_tags = kSystemTags}))
+                .run_number;
+        run_ = named ? ObjectKey::name(kRunName) : ObjectKey::number(run_number_);
         for (const char* step : {"start", kStep, "end"})
-            finish(io_, store_->create_step(StepPath{kFlow, ObjectKey::name(kRunName), step},
-                                            NewStep{.user_name = "plans"}));
+            finish(io_,
+                   store_->create_step(StepPath{kFlow, run_, step}, NewStep{.user_name = "plans"}));
         task_ids_.assign(kTasks, 0);
-        run_writers([this](int first) { return write_tasks(*store_, first, task_ids_); });
+        run_writers([this](int first) { return write_tasks(*store_, run_, first, task_ids_); });
         const auto count = [this](const char* table) {
             return db_
                 ->execute(std::string("SELECT count(*) FROM ") + table +
@@ -435,15 +454,19 @@ protected:
         Bounds bounds;
     };
 
-    // The reads and writes of one task (a retried one, named by number and by name), of
-    // one object, and pages of the lists that must grow only with their result.
+    // The reads and writes of one task (a retried one, named by number, and by name when the
+    // run has names), of one object, and pages of the lists that must grow only with their
+    // result.
     std::vector<Probe> probes() {
         const std::int64_t index = (kTasks / 2 / kRetriedEvery) * kRetriedEvery;  // retried
         const std::int64_t task_id = task_ids_.at(index);
         const ObjectKey run_number = ObjectKey::number(run_number_);
-        const ObjectKey run_name = ObjectKey::name(kRunName);
-        const TaskPath by_number{kFlow, run_number, kStep, ObjectKey::number(task_id)};
-        const TaskPath by_name{kFlow, run_name, kStep, ObjectKey::name(task_name(index))};
+        std::vector<ObjectKey> runs{run_number};
+        std::vector<TaskPath> tasks{{kFlow, run_number, kStep, ObjectKey::number(task_id)}};
+        if (GetParam() == RunNaming::named) {
+            runs.push_back(ObjectKey::name(kRunName));
+            tasks.push_back({kFlow, runs.back(), kStep, ObjectKey::name(task_name(index))});
+        }
         const StepPath step{kFlow, run_number, kStep};
         const Paging page{.limit = 50};
         const Paging legacy_page{.limit = 50, .legacy_rows = true};
@@ -455,7 +478,7 @@ protected:
         auto add = [&all](std::string what, Sent sent, Bounds bounds = {}) {
             all.push_back(Probe{std::move(what), std::move(sent), bounds});
         };
-        for (const TaskPath& path : {by_number, by_name}) {
+        for (const TaskPath& path : tasks) {
             const std::string named = path.task.is_number() ? " (by number)" : " (by name)";
             const ArtifactScope scope{path.flow_id, path.run, path.step_name, path.task};
             add("get task" + named, statements_of(store_->get_task(path)));
@@ -478,7 +501,7 @@ protected:
             add("add artifacts" + named,
                 statements_of(store_->add_artifacts(path, artifacts_of(index, 2), ts_epoch + 9)));
         }
-        for (const ObjectKey& run : {run_number, run_name}) {
+        for (const ObjectKey& run : runs) {
             add("get run", statements_of(store_->get_run(RunPath{kFlow, run})));
             add("get step", statements_of(store_->get_step(StepPath{kFlow, run, kStep})));
             add("run heartbeat", statements_of(store_->heartbeat_run(RunPath{kFlow, run}, 1)));
@@ -575,10 +598,11 @@ protected:
     asio::io_context io_;
     std::unique_ptr<Store> store_;
     std::int64_t run_number_ = 0;
+    ObjectKey run_ = ObjectKey::number(0);  // as the load's paths name the run
     std::vector<std::int64_t> task_ids_;
 };
 
-TEST_F(PostgresPlansTest, OneTaskAndOnePageReadTheirOwnRowsOnUnanalyzedAndAnalyzedData) {
+TEST_P(PostgresPlansTest, OneTaskAndOnePageReadTheirOwnRowsOnUnanalyzedAndAnalyzedData) {
     const auto all = probes();
     EXPECT_EQ(problems(all, "before ANALYZE", false), "") << "before ANALYZE";
     // As autovacuum leaves the tables: statistics, and an all-visible heap, under which
@@ -586,6 +610,9 @@ TEST_F(PostgresPlansTest, OneTaskAndOnePageReadTheirOwnRowsOnUnanalyzedAndAnalyz
     db_->execute("VACUUM ANALYZE");
     EXPECT_EQ(problems(all, "after VACUUM ANALYZE", true), "") << "after VACUUM ANALYZE";
 }
+
+INSTANTIATE_TEST_SUITE_P(RunNamings, PostgresPlansTest,
+                         ::testing::Values(RunNaming::named, RunNaming::numbered), naming_name);
 
 }  // namespace
 }  // namespace mf::testing

@@ -238,6 +238,19 @@ const std::vector<Migration>& migrations() {
          false,
          {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_run_list_order ON metadata_v3 "
           "(flow_id, run_number, ts_epoch DESC, id DESC) WHERE ts_epoch IS NOT NULL"}},
+        // The reference's name indexes of artifacts and metadata without deduplication. A
+        // run created without a run_id, whose tasks have no task_name, has entries there that
+        // are all alike but for attempt and name; deduplicated, they shrank the index to a
+        // tenth of the key's and a level less deep, and on tables without statistics (where
+        // PostgreSQL prices an equality on the flow alone at a few rows) that level made a
+        // seek on the flow and the step in them look cheaper than the task's key: a task's
+        // artifacts and metadata walked its run's. The indexes stay as the reference has them;
+        // entries written before keep their form until the index is rebuilt.
+        {20261206000000,
+         true,
+         {"ALTER INDEX IF EXISTS artifact_v3_idx_str_ids_primary_key_v2 SET (deduplicate_items = "
+          "off)",
+          "ALTER INDEX IF EXISTS metadata_v3_idx_str_ids_a_key SET (deduplicate_items = off)"}},
     };
     return all;
 }
