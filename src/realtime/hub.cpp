@@ -1,5 +1,6 @@
 #include "realtime/hub.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -294,11 +295,14 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     std::mutex sockets_mutex;
     std::map<std::uint64_t, std::weak_ptr<Socket>> sockets;
 
+    // Changes from the store's thread, not yet taken by the hub's loop.
+    std::mutex pending_mutex;
+    std::deque<PendingChange> pending;
+    bool processing = false;  // a process_pending runs or is posted
+
     // The rest lives on the hub's loop.
     std::map<std::uint64_t, Client> clients;
     std::deque<Pushed> replay;
-    std::deque<PendingChange> pending;
-    bool processing = false;
     std::set<Keys> watched_tasks;
     std::set<Keys> watched_runs;
     std::unique_ptr<asio::steady_timer> monitor_timer;
@@ -332,15 +336,33 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         if (loop_open) asio::post(*executor, std::move(work));
     }
 
+    // From the store's thread. The changes wait in one queue for the hub's loop, which one
+    // posted task works through: a busy writer's thousands of changes a second then cost the
+    // loop no task each, and the hub's own work (its reads' replies) waits behind none of them.
     void accept_change(RowChange change) {
-        if (stopping) return;
-        post_to_hub([self = shared_from_this(), change = std::move(change),
-                     arrived = std::chrono::steady_clock::now()]() mutable {
-            self->pending.push_back({std::move(change), arrived});
-            if (self->processing) return;
-            self->processing = true;
+        if (stopping || !started.load(std::memory_order_acquire)) return;
+        {
+            std::lock_guard lock(pending_mutex);
+            pending.push_back({std::move(change), std::chrono::steady_clock::now()});
+            if (processing) return;
+            processing = true;
+        }
+        post_to_hub([self = shared_from_this()] {
             asio::co_spawn(*self->executor, self->process_pending(), asio::detached);
         });
+    }
+
+    // The changes that arrived since, in their order; false (and no longer processing) when
+    // none did.
+    bool take_pending(std::deque<PendingChange>& batch) {
+        std::lock_guard lock(pending_mutex);
+        if (pending.empty() || stopping) {
+            pending.clear();
+            processing = false;
+            return false;
+        }
+        batch.swap(pending);
+        return true;
     }
 
     // The changes that arrived meanwhile, as one batch, in their order, so that frames keep
@@ -350,9 +372,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     // what the hub can read back, and every frame waits behind them.
     asio::awaitable<void> process_pending() {
         auto self = shared_from_this();
-        while (!pending.empty() && !stopping) {
-            std::deque<PendingChange> batch;
-            batch.swap(pending);
+        std::deque<PendingChange> batch;
+        while (take_pending(batch)) {
             std::vector<std::pair<Broadcast, SteadyTime>> pushes;
             std::set<std::string> updated;
             for (const auto& next : batch) {
@@ -363,13 +384,16 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
                     pushes.emplace_back(std::move(broadcast), next.arrived);
                 }
             }
-            for (auto& [broadcast, arrived] : pushes) {
-                if (stopping) break;
-                co_await push(broadcast, arrived);
+            std::erase_if(pushes, [&](const auto& entry) { return !interested(entry.first); });
+            auto rows = co_await read_back(pushes);
+            for (std::size_t i = 0; i < pushes.size() && !stopping; ++i) {
+                if (!rows[i]) continue;
+                const auto& [broadcast, arrived] = pushes[i];
+                publish(broadcast.type, broadcast.paths, broadcast.query.resource,
+                        std::move(rows[i]), arrived);
             }
+            batch.clear();
         }
-        pending.clear();
-        processing = false;
     }
 
     // What tells one push from another: its paths and the filters that pick its row.
@@ -484,18 +508,47 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         return false;
     }
 
-    asio::awaitable<void> push(Broadcast& broadcast, SteadyTime arrived) {
-        if (!interested(broadcast)) co_return;
-        broadcast.query.clock = context.status_clock();
-        broadcast.query.limit = 1;
-        auto rows = co_await context.reader.ui_list(broadcast.query);
+    // The reads of a batch's pushes, begun together and awaited together.
+    struct ReadBack {
+        explicit ReadBack(const asio::any_io_executor& executor, std::size_t count)
+            : rows(count),
+              remaining(count),
+              done(executor, asio::steady_timer::time_point::max()) {}
+        std::vector<std::shared_ptr<const UiRow>> rows;  // null: gone, or not read
+        std::size_t remaining;
+        asio::steady_timer done;  // cancelled by the last read
+    };
+
+    // The object each push shows, as it is now. The reads are begun together, so that a
+    // change never waits for the reads of those before it in the batch: on PostgreSQL the
+    // hub's pool sends them to the database as one batch, one round trip for all.
+    asio::awaitable<std::vector<std::shared_ptr<const UiRow>>> read_back(
+        std::vector<std::pair<Broadcast, SteadyTime>>& pushes) {
+        auto reads = std::make_shared<ReadBack>(*executor, pushes.size());
+        const auto clock = context.status_clock();
+        for (std::size_t i = 0; i < pushes.size(); ++i) {
+            auto& query = pushes[i].first.query;
+            query.clock = clock;
+            query.limit = 1;
+            asio::co_spawn(*executor, read_one(reads, i, query), asio::detached);
+        }
+        // co_spawn runs each read at once on this loop up to its first wait, so one that needs
+        // no wait (SQLite's) has ended already, and the last may have cancelled the timer
+        // before anything waited on it.
+        if (reads->remaining > 0) co_await reads->done.async_wait(kTuple);
+        co_return std::move(reads->rows);
+    }
+
+    asio::awaitable<void> read_one(std::shared_ptr<ReadBack> reads, std::size_t index,
+                                   UiListQuery query) {
+        auto self = shared_from_this();
+        auto rows = co_await context.reader.ui_list(std::move(query));
         if (!rows) {
             spdlog::warn("realtime: cannot reload a changed row: {}", rows.error().message);
-            co_return;
+        } else if (!rows->empty()) {
+            reads->rows[index] = std::make_shared<const UiRow>(std::move(rows->front()));
         }
-        if (rows->empty()) co_return;
-        publish(broadcast.type, broadcast.paths, broadcast.query.resource,
-                std::make_shared<const UiRow>(std::move(rows->front())), arrived);
+        if (--reads->remaining == 0) reads->done.cancel();
     }
 
     void publish(const char* type, const std::vector<std::string>& paths, UiResource resource,
@@ -807,7 +860,10 @@ void Hub::start() {
     impl_->monitor_timer = std::make_unique<asio::steady_timer>(executor);
     asio::co_spawn(executor, impl_->warm_up(), asio::detached);
     asio::co_spawn(executor, impl_->monitor_loop(), asio::detached);
-    loop_->thread = std::thread([&io = loop_->io] { io.run(); });
+    loop_->thread = std::thread([&io = loop_->io] {
+        pthread_setname_np(pthread_self(), "mf-realtime");
+        io.run();
+    });
     impl_->started.store(true, std::memory_order_release);
 }
 

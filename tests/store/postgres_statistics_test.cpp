@@ -51,8 +51,10 @@ TEST(PostgresStatisticsTest, ATableWithoutStatisticsIsAnalyzedOnceItHoldsAFewTho
         ASSERT_EQ(client.post(task + "/metadata", body).status, 200u);
     }
     // The store looks every 256 writes; PostgreSQL publishes a table's row count within a
-    // second or so of its writes. Heartbeats are writes.
-    for (int tries = 0; tries < 500 && !analyzed_by_a_client("metadata_v3"); ++tries) {
+    // second or so of its writes, and up to 10 s later on a machine too busy for that.
+    // Heartbeats are writes.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline && !analyzed_by_a_client("metadata_v3")) {
         client.post(task + "/heartbeat", "{}");
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -1,6 +1,7 @@
 #include "store/postgres/pg_change_feed.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -37,6 +38,7 @@ ChangeFeed::~ChangeFeed() {
 }
 
 void ChangeFeed::run() {
+    pthread_setname_np(pthread_self(), "mf-pg-changes");
     while (!stopping_) {
         try {
             listen_once();
