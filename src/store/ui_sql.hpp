@@ -590,6 +590,21 @@ private:
         q_.sql(alias).sql(".task_id");
     }
 
+    // A task's attempt records (`records`), split in two for PostgreSQL: those whose value and
+    // tags are small enough for an index entry, which it reads from a covering partial index
+    // without a heap page per record, and the rest (in practice none), from a partial index of
+    // their own. The same texts as the indexes' conditions, so that PostgreSQL proves them.
+    static std::vector<std::string> index_sized(const std::string& records) {
+        if constexpr (kPostgres) {
+            const std::string small =
+                "octet_length(m.value) <= 256 AND COALESCE(octet_length(CAST(m.tags AS TEXT)), 0) "
+                "<= 256";
+            return {records + " AND " + small, records + " AND NOT (" + small + ")"};
+        } else {
+            return {records};
+        }
+    }
+
     // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
     // task's key, and a row with a null attempt_id for a task without any (what a left join of
     // the tasks would give, without its scans); each row carries its task's mf_rows_before and
@@ -631,18 +646,25 @@ private:
                 "count(u.attempt_id) OVER (PARTITION BY u.task_id ORDER BY u.attempt_id) - 1 ELSE "
                 "0 END) AS mf_position");
         }
-        q_.sql(" FROM (SELECT m.task_id, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
-        tagged_attempt("m.tags");
-        q_.sql(" ELSE ");
-        whole_number("m.value");
-        q_.sql(
-            " END) AS attempt_id, (CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
-            "started_at, (CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
-            "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS TEXT) "
-            "AS task_ok_location, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
-        truth("m.value");
-        q_.sql(" END) AS attempt_ok");
-        from("metadata_v3", "m", "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
+        q_.sql(" FROM (");
+        bool first = true;
+        for (const auto& records :
+             index_sized("m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')")) {
+            q_.sql(first ? "" : " UNION ALL ");
+            first = false;
+            q_.sql("SELECT m.task_id, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
+            tagged_attempt("m.tags");
+            q_.sql(" ELSE ");
+            whole_number("m.value");
+            q_.sql(
+                " END) AS attempt_id, (CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
+                "started_at, (CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
+                "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS "
+                "TEXT) AS task_ok_location, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
+            truth("m.value");
+            q_.sql(" END) AS attempt_ok");
+            from("metadata_v3", "m", records);
+        }
         q_.sql(
             " UNION ALL SELECT a.task_id, a.attempt_id, NULL, NULL, a.ts_epoch, a.location, NULL");
         from("artifact_v3", "a", "a.name = '_task_ok'");

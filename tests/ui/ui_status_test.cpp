@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <tuple>
 
 #include "ui/ui_test_server.hpp"
 
@@ -185,6 +187,35 @@ TEST_F(UiStatus, TaskCompletedAndFailedByAttemptOk) {
     EXPECT_EQ(ok.at("finished_at"), num(kNowMs - 40'000));
     EXPECT_EQ(ok.at("duration"), num(5'000));
     EXPECT_EQ(bad.at("status"), "failed");
+}
+
+// Attempt records with long tags (the client's own and a user's) count as any others, on the
+// timeline's pages and in other orders.
+TEST_F(UiStatus, TaskAttemptsFromRecordsWithLongTags) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    task(1, 10, kNowMs - 50'000, kNowS - 1);
+    const std::string tags = "'[\"attempt_id:1\", \"" + std::string(300, 'x') + "\"]'";
+    for (const auto& [field, value, ts] :
+         {std::tuple{"attempt", "1", kNowMs - 45'000}, {"attempt_ok", "True", kNowMs - 40'000}}) {
+        server_.execute(
+            "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
+            "value, type, ts_epoch, tags, system_tags) VALUES ('F', 1, 'end', 10, '" +
+            std::string(field) + "', '" + value + "', 'attempt', " + n(ts) + ", " + tags +
+            ", 'null')");
+    }
+    task(1, 11, kNowMs - 49'000, kNowS - 1);
+    record(1, 11, "attempt", "0", 0, kNowMs - 45'000);
+    for (const auto& path : {std::string("/flows/F/runs/1/tasks?_order=%2Bts_epoch&_limit=10"),
+                             std::string("/flows/F/runs/1/tasks?_order=%2Battempt_id")}) {
+        SCOPED_TRACE(path);
+        auto rows = get_rows(path);
+        ASSERT_EQ(rows.size(), 2u);
+        const auto& long_tagged = rows[0].at("task_id") == num(10) ? rows[0] : rows[1];
+        EXPECT_EQ(long_tagged.at("attempt_id"), num(1));
+        EXPECT_EQ(long_tagged.at("status"), "completed");
+        EXPECT_EQ(long_tagged.at("started_at"), num(kNowMs - 45'000));
+        EXPECT_EQ(long_tagged.at("finished_at"), num(kNowMs - 40'000));
+    }
 }
 
 TEST_F(UiStatus, TaskRetryingHasAFailedAndARunningAttempt) {

@@ -251,6 +251,25 @@ const std::vector<Migration>& migrations() {
          {"ALTER INDEX IF EXISTS artifact_v3_idx_str_ids_primary_key_v2 SET (deduplicate_items = "
           "off)",
           "ALTER INDEX IF EXISTS metadata_v3_idx_str_ids_a_key SET (deduplicate_items = off)"}},
+        // A task's attempt records and _task_ok artifact, covered: a timeline page derives a
+        // thousand tasks' attempts from these small indexes alone, instead of a heap page per
+        // record among the run's other metadata and artifacts (which outgrow shared buffers on
+        // a big run). Records whose value or tags are too large for an index entry are in the
+        // second, uncovered one. The conditions are the ones the UI's task list states
+        // (store/ui_sql.hpp).
+        {20261206000001,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_task_attempts ON metadata_v3 "
+          "(flow_id, run_number, step_name, task_id) INCLUDE (field_name, value, tags, ts_epoch) "
+          "WHERE field_name IN ('attempt', 'attempt-done', 'attempt_ok') AND octet_length(value) "
+          "<= 256 AND COALESCE(octet_length(CAST(tags AS TEXT)), 0) <= 256",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_task_large_attempts ON "
+          "metadata_v3 (flow_id, run_number, step_name, task_id) WHERE field_name IN ('attempt', "
+          "'attempt-done', 'attempt_ok') AND NOT (octet_length(value) <= 256 AND "
+          "COALESCE(octet_length(CAST(tags AS TEXT)), 0) <= 256)",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_task_ok ON artifact_v3 "
+          "(flow_id, run_number, step_name, task_id, attempt_id) INCLUDE (ts_epoch, location) "
+          "WHERE name = '_task_ok'"}},
     };
     return all;
 }
