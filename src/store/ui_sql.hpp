@@ -453,12 +453,16 @@ private:
     Result<Ok> tasks(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
         q_.sql("WITH ");
         if (cut && kPostgres) {
-            // PostgreSQL looks the page's tasks up one by one either way (a descent per task
-            // into the records and one into the artifacts): the aggregate per task saved it
-            // nothing measurable, and read the retried tasks' records twice.
+            // The page's attempt records and _task_ok artifacts come from one range scan per
+            // step of its tasks (their ids within the step, mf_ranges), not a descent per task:
+            // a page's tasks of a step are about consecutive in id, as both their ids and
+            // their times grow as they are created.
             if (auto ok = task_window(*cut); !ok) return ok;
-            q_.sql(", att AS (");
-            attempts(scope, "mf_window");
+            q_.sql(
+                ", mf_ranges AS (SELECT flow_id, run_number, step_name, min(task_id) AS low, "
+                "max(task_id) AS high FROM mf_window GROUP BY flow_id, run_number, step_name), "
+                "att AS (");
+            attempts(scope, "mf_window", "mf_ranges");
         } else if (cut) {
             if (auto ok = task_window(*cut); !ok) return ok;
             q_.sql(", mf_once AS (");
@@ -608,8 +612,11 @@ private:
     // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
     // task's key, and a row with a null attempt_id for a task without any (what a left join of
     // the tasks would give, without its scans); each row carries its task's mf_rows_before and
-    // its own place in the list, mf_position.
-    void attempts(const UiScope& scope, std::string_view of) {
+    // its own place in the list, mf_position. With `ranges` (rows of flow_id, run_number,
+    // step_name and the lowest and highest task_id of `of`'s tasks in that step), the records
+    // and artifacts are read by one range of task ids per row of `ranges` instead of by each
+    // task's key, and the other tasks' attempts in those ranges are left out.
+    void attempts(const UiScope& scope, std::string_view of, std::string_view ranges = {}) {
         const bool keyed = !of.empty();
         // The rows of `table` (as `alias`) that `filter` keeps.
         auto from = [&](std::string_view table, std::string_view alias, const std::string& filter) {
@@ -620,9 +627,10 @@ private:
                 return;
             }
             q_.sql(", CAST(NULL AS BIGINT) AS rows_before");
-            keyed_join(std::string(of) + " p", table, alias,
+            const std::string task = ranges.empty() ? " = p.task_id" : " BETWEEN p.low AND p.high";
+            keyed_join(std::string(ranges.empty() ? of : ranges) + " p", table, alias,
                        a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
-                           ".step_name = p.step_name AND " + a + ".task_id = p.task_id AND " +
+                           ".step_name = p.step_name AND " + a + ".task_id" + task + " AND " +
                            filter);
         };
         if (keyed) q_.sql("SELECT * FROM (");
@@ -671,7 +679,9 @@ private:
         if (keyed) {
             q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, ");
             q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id, u.attempt_id)");
-            q_.sql(" g WHERE g.attempt_id IS NOT NULL OR g.mf_attempts = 0");
+            q_.sql(" g WHERE (g.attempt_id IS NOT NULL OR g.mf_attempts = 0)");
+            // A task in a range but not of `of` has no row of `of`, so no mf_rows_before.
+            if (!ranges.empty()) q_.sql(" AND g.mf_rows_before IS NOT NULL");
         } else {
             q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id");
         }
@@ -758,13 +768,26 @@ private:
         integer(clock.now_ms);
         q_.sql(
             ") - COALESCE(a.started_at, t.ts_epoch) END) AS \"duration\", COALESCE(a.attempt_id, "
-            "0) AS \"attempt_id\", r.tags AS \"tags\", r.system_tags AS \"system_tags\", "
-            "t.last_heartbeat_ts AS \"last_heartbeat_ts\"");
+            "0) AS \"attempt_id\", ");
+        // A page of one run's tasks reads the run's row once (PostgreSQL joined it once per
+        // task, a descent each).
+        const bool one_run = kPostgres && windowed && scope.flow_id && scope.run;
+        if (one_run) {
+            for (std::string_view column : {"tags", "system_tags"}) {
+                q_.sql("(SELECT r.").sql(column).sql(" FROM runs_v3 r WHERE r.flow_id = ");
+                q_.value(*scope.flow_id).sql(" AND r.run_number = ");
+                run_number(scope);
+                q_.sql(") AS ").sql(quoted(column)).sql(", ");
+            }
+        } else {
+            q_.sql("r.tags AS \"tags\", r.system_tags AS \"system_tags\", ");
+        }
+        q_.sql("t.last_heartbeat_ts AS \"last_heartbeat_ts\"");
         constexpr std::string_view run =
             " JOIN runs_v3 r ON r.flow_id = t.flow_id AND r.run_number = t.run_number";
         if (windowed) {
             q_.sql(", a.mf_position");
-            keyed_join("att a", "tasks_v3", "t", "t.task_id = a.task_id", run);
+            keyed_join("att a", "tasks_v3", "t", "t.task_id = a.task_id", one_run ? "" : run);
         } else {
             q_.sql(" FROM tasks_v3 t").sql(run).sql(" LEFT JOIN att a ON a.task_id = t.task_id");
             q_.sql(" WHERE 1 = 1");
