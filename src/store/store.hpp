@@ -81,11 +81,11 @@ public:
     // The web UI's reads (store/ui_reader.hpp), on the same connections as the rest.
     virtual UiReader& ui_reader() = 0;
     // From now until the store closes, tells `sink` about every row committed: on SQLite
-    // this process's own commits (it alone writes the file), on PostgreSQL every writer's,
-    // through the notify triggers (which also report heartbeats, as updates; SQLite reports
-    // no heartbeats and no tag changes). Called once, once the server runs; returns once
-    // changes are watched, so that every write acknowledged after it is seen (on PostgreSQL,
-    // after at most a few seconds when the database cannot be reached: the store keeps
+    // this process's own commits (it alone writes the file), on PostgreSQL its own commits
+    // too and every other writer's, through the notify triggers (PostgreSQL also reports
+    // heartbeats and tag changes, as updates; SQLite reports neither). Called once, once the server
+    // runs; returns once changes are watched, so that every write acknowledged after it is seen (on
+    // PostgreSQL, after at most a few seconds when the database cannot be reached: the store keeps
     // trying, and what is written meanwhile is not seen).
     virtual void watch_changes(ChangeSink sink) = 0;
 

@@ -4,7 +4,8 @@
 // dropped while a fast one keeps up, the heartbeat monitor (of one task and of several, of
 // which only some stop), a SIGTERM with websockets open and closed; on PostgreSQL, the changes of
 // another process and of plain SQL (flows, runs, steps and tasks, as the Python service
-// writes them), and a change pushed while every connection of the server's requests is busy.
+// writes them), a change pushed while every connection of the server's requests is busy, and
+// the service's own writes pushed once (not again when their notifications arrive).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -618,6 +619,61 @@ TEST(RealtimePostgres, AChangeShowsWhileEveryRequestConnectionIsBusy) {
     locker.execute("ROLLBACK");
     blocked.join();
     EXPECT_EQ(blocked_status, 200u);
+}
+
+// The service publishes its own commits itself and skips their notifications: each row it
+// writes is pushed once. A flow written in SQL afterwards marks the end: its notification
+// comes after those of the service's writes, so a second push of any would come before it.
+TEST_F(Realtime, OnPostgresTheServicesOwnWritesArePushedOnce) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has no notifications";
+    const std::map<std::string, std::string> subscriptions = {
+        {"flows", "/flows"},
+        {"runs", "/flows/F/runs"},
+        {"steps", kRun + "/steps"},
+        {"tasks", kRun + "/steps/start/tasks"},
+        {"metadata", kTask + "/metadata"},
+        {"artifacts", kTask + "/artifacts"},
+    };
+    WsClient ws(server_.ui_port());
+    for (const auto& [uuid, resource] : subscriptions) ws.subscribe(uuid, resource);
+    EXPECT_TRUE(ws.sync().empty());
+    write_a_run();
+    // A write that fails publishes nothing.
+    EXPECT_NE(api_.post("/flows/F", json::serialize(json::object{{"user_name", "bob"}})).status,
+              200u);
+    pg::BlockingConnection sql(server_.database_url());
+    sql.execute(
+        "INSERT INTO flows_v3 (flow_id, user_name, ts_epoch, tags, system_tags) "
+        "VALUES ('Marker', 'sql', 1, '[]', '[]')");
+    auto frames = ws.until([](const json::object& frame) {
+        return frame.at("uuid").as_string() == "flows" &&
+               frame.at("data").at("flow_id").as_string() == "Marker";
+    });
+    frames.pop_back();
+    for (const auto& [uuid, resource] : subscriptions) {
+        std::size_t inserts = 0;
+        for (const auto& frame : of(frames, uuid)) {
+            if (frame.at("type").as_string() == "INSERT") ++inserts;
+        }
+        EXPECT_EQ(inserts, 1u) << uuid;
+    }
+    EXPECT_EQ(of(frames, "flows").front().at("data").at("user_name").as_string(), "alice");
+}
+
+// With the flows' notify trigger dropped while the service runs, a flow the service writes
+// is still pushed: from its commit, not from its notification.
+TEST_F(Realtime, OnPostgresTheServicesOwnWritesNeedNoNotification) {
+    if (!testing_postgres()) GTEST_SKIP() << "PostgreSQL only: SQLite has no notifications";
+    WsClient ws(server_.ui_port());
+    ws.subscribe("flows", "/flows");
+    EXPECT_TRUE(ws.sync().empty());
+    pg::BlockingConnection sql(server_.database_url());
+    sql.execute("DROP TRIGGER IF EXISTS notify_ui_05092024_flows_v3 ON flows_v3");
+    post("/flows/F", json::object{{"user_name", "alice"}});
+    auto frames = ws.until([](const json::object& frame) {
+        return frame.at("data").at("flow_id").as_string() == "F";
+    });
+    EXPECT_EQ(frames.back().at("type").as_string(), "INSERT");
 }
 
 TEST(RealtimePostgres, ARunsStepsAndTasksWrittenInPlainSqlShow) {

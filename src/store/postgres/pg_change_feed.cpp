@@ -23,10 +23,12 @@ constexpr auto kReconnectDelay = 1s;
 }  // namespace
 
 ChangeFeed::ChangeFeed(std::string conninfo, std::string trigger_schema, ChangeSink sink,
+                       std::shared_ptr<const OwnBackends> own_backends,
                        std::chrono::milliseconds first_attempt_wait)
     : conninfo_(std::move(conninfo)),
       trigger_schema_(std::move(trigger_schema)),
       sink_(std::move(sink)),
+      own_backends_(std::move(own_backends)),
       thread_([this] { run(); }) {
     std::unique_lock lock(first_attempt_mutex_);
     first_attempt_ended_.wait_for(lock, first_attempt_wait, [this] { return first_attempt_done_; });
@@ -67,6 +69,7 @@ void ChangeFeed::listen_once() {
         if (PQconsumeInput(db.native()) == 0) throw ConnectionFailed(PQerrorMessage(db.native()));
         while (PGnotify* notice = PQnotifies(db.native())) {
             std::unique_ptr<PGnotify, void (*)(void*)> owned(notice, PQfreemem);
+            if (own_backends_->contains(notice->be_pid)) continue;
             if (auto change = parse_change_payload(notice->extra)) sink_(std::move(*change));
         }
         const auto now = std::chrono::steady_clock::now();

@@ -170,6 +170,17 @@ bool Rows::boolean(int row, int column) const {
 
 Connection::~Connection() {
     PQfinish(connection_);
+    if (counted_among_) counted_among_->remove(backend_pid_);
+}
+
+void Connection::count_among(std::shared_ptr<OwnBackends> own, int server_pid) {
+    if (server_pid != PQbackendPID(connection_)) {
+        own->note_pooler();
+        return;
+    }
+    backend_pid_ = server_pid;
+    counted_among_ = std::move(own);
+    counted_among_->add(backend_pid_);
 }
 
 ServerError Connection::connection_error(std::string_view what) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/result.hpp"
+#include "store/postgres/pg_own_backends.hpp"
 
 namespace mf::pg {
 
@@ -151,6 +152,10 @@ public:
         const std::vector<const std::vector<Query>*>& groups, Clock::time_point deadline);
     // Whether the connection must be dropped rather than reused.
     bool broken() const { return broken_; }
+    // Counts the connection's backend among `own` from now until the connection closes, once,
+    // when `server_pid` (pg_backend_pid() on it) is the pid the connection announced; when
+    // not, a pooler stands between, and `own` notes that instead.
+    void count_among(std::shared_ptr<OwnBackends> own, int server_pid);
 
 private:
     explicit Connection(PGconn* connection) : connection_(connection) {}
@@ -182,6 +187,8 @@ private:
 
     PGconn* connection_;
     bool broken_ = false;
+    std::shared_ptr<OwnBackends> counted_among_;
+    int backend_pid_ = 0;
     // SQL text to the name of the statement prepared for it on this connection.
     std::unordered_map<std::string, std::string> prepared_;
     std::size_t next_statement_number_ = 0;

@@ -99,8 +99,15 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Pool::open_one(Clock::time_
             setup.emplace_back("SET statement_timeout = " +
                                std::to_string(options_.statement_timeout.count()));
         }
+        if (options_.own_backends) setup.emplace_back("SELECT pg_backend_pid()");
         auto outcome = co_await (*opened)->run(setup, deadline);
-        if (auto* failure = std::get_if<ServerError>(&outcome)) opened = to_error(*failure);
+        if (auto* failure = std::get_if<ServerError>(&outcome)) {
+            opened = to_error(*failure);
+        } else if (options_.own_backends) {
+            const auto& rows = std::get<std::vector<Rows>>(outcome);
+            (*opened)->count_among(options_.own_backends,
+                                   static_cast<int>(rows.back().int64(0, 0)));
+        }
     }
     if (!opened) {
         --open_;

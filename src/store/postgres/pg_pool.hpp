@@ -27,6 +27,9 @@ struct PoolOptions {
     // statement rather than in the startup packet's options, which poolers such as
     // PgBouncer refuse.)
     std::chrono::milliseconds statement_timeout{0};
+    // Where the connections count their backends while open (pg_own_backends.hpp), when
+    // given: the writers'.
+    std::shared_ptr<OwnBackends> own_backends;
 };
 
 // Transactions PostgreSQL rolled back to break a deadlock or a serialization conflict with

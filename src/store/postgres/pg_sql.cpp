@@ -322,6 +322,7 @@ Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64
     query.value(now_s).sql(" WHERE r.flow_id = ").value(flow_id).sql(" AND ");
     match_run(query, run);
     heartbeat_due(query, "r.last_heartbeat_ts", now_s);
+    query.sql(" RETURNING r.run_number");
     return query;
 }
 
@@ -334,6 +335,7 @@ Query task_heartbeat(const TaskPath& path, std::int64_t now_s) {
     task_id_of(query, path).sql(" OFFSET 0) k WHERE t.task_id = k.task_id AND ");
     task_key(query, "k", path);
     heartbeat_due(query, "t.last_heartbeat_ts", now_s);
+    query.sql(" RETURNING t.run_number, t.task_id");
     return query;
 }
 

@@ -79,7 +79,8 @@ Result<Query> runs_query(const std::string& flow_id, const RunQuery& run_query, 
 Result<Query> tasks_query(const StepPath& path, const TaskQuery& task_query);
 
 // The heartbeat update (docs/api.md#heartbeats): the check and the write are one statement, so that
-// of two concurrent heartbeats only one can see the old value.
+// of two concurrent heartbeats only one can see the old value. They return the row updated:
+// the run's number; the task's run number and id.
 Query run_heartbeat(const std::string& flow_id, const ObjectKey& run, std::int64_t now_s);
 Query task_heartbeat(const TaskPath& path, std::int64_t now_s);
 

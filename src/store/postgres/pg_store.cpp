@@ -10,9 +10,11 @@
 #include <set>
 #include <variant>
 
+#include "store/change_tags.hpp"
 #include "store/postgres/pg_change_feed.hpp"
 #include "store/postgres/pg_lock_order.hpp"
 #include "store/postgres/pg_migrations.hpp"
+#include "store/postgres/pg_own_backends.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_sql.hpp"
 #include "store/ui_sql.hpp"
@@ -90,10 +92,11 @@ public:
           clock_(options.clock ? options.clock : &system_clock_),
           first_analyze_rows_(options.first_analyze_rows),
           schema_(options.schema),
-          writers_(pool_options(options, options.conninfo)) {
+          own_backends_(std::make_shared<pg::OwnBackends>()),
+          writers_(pool_options(options, options.conninfo, own_backends_)) {
         if (options.reader_conninfo) {
-            readers_ =
-                std::make_unique<pg::PoolSet>(pool_options(options, *options.reader_conninfo));
+            readers_ = std::make_unique<pg::PoolSet>(
+                pool_options(options, *options.reader_conninfo, nullptr));
         }
     }
 
@@ -135,10 +138,17 @@ public:
 
     UiReader& ui_reader() override { return *this; }
 
+    // The store's own commits go to the sink right after they commit, as on SQLite: they do
+    // not wait for their notification's way through the database and the feed's connection,
+    // which skips them. The feed hears the other writers.
     void watch_changes(ChangeSink sink) override {
         constexpr std::chrono::seconds kFirstListenWait{5};
+        {
+            std::lock_guard lock(sink_mutex_);
+            sink_ = std::make_shared<const ChangeSink>(sink);
+        }
         feed_ = std::make_unique<pg::ChangeFeed>(conninfo_, trigger_schema_, std::move(sink),
-                                                 kFirstListenWait);
+                                                 own_backends_, kFirstListenWait);
     }
 
     Async<std::vector<UiRow>> ui_list(UiListQuery ui_query) override {
@@ -187,6 +197,7 @@ public:
         std::vector<Query> queries{std::move(insert)};
         auto rows = checked(co_await run_queries(writers_, queries));
         if (!rows) co_return rows.take_error();
+        tell(RowChange{.table = RowChange::Table::flows, .flow_id = flow.flow_id});
         co_return Flow{flow.flow_id, flow.user_name, flow.ts_epoch, flow.tags, flow.system_tags};
     }
 
@@ -220,6 +231,8 @@ public:
         if (!rows) co_return rows.take_error();
         const std::int64_t run_number = rows->front().int64(0, 0);
         if (run.run_id) known_numbers_.add_run(run.flow_id, *run.run_id, run_number);
+        tell(RowChange{
+            .table = RowChange::Table::runs, .flow_id = run.flow_id, .run_number = run_number});
         co_return Run{
             .flow_id = run.flow_id,
             .run_number = run_number,
@@ -261,7 +274,9 @@ public:
         auto order = co_await lock_order(path.flow_id, path.run, nullptr);
         auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
-        co_return rows->front().affected() == 1;
+        const bool updated = rows->front().affected() == 1;
+        if (updated) tell(run_update(path.flow_id, rows->front()));
+        co_return updated;
     }
 
     Async<MutatedTags> mutate_run_tags(RunPath path, TagMutation mutation) override;
@@ -286,6 +301,10 @@ public:
         if (!rows) co_return rows.take_error();
         const Rows& parent = rows->front();
         if (parent.empty()) co_return missing_run(path.flow_id, path.run);
+        tell(RowChange{.table = RowChange::Table::steps,
+                       .flow_id = path.flow_id,
+                       .run_number = parent.int64(0, 0),
+                       .step_name = path.step_name});
         co_return Step{
             .flow_id = path.flow_id,
             .run_number = parent.int64(0, 0),
@@ -354,6 +373,13 @@ public:
             known_numbers_.add_task(path.flow_id, run_number, path.step_name, *task.task_name,
                                     created.int64(0, 4));
         }
+        tell(RowChange{.table = RowChange::Table::tasks,
+                       .flow_id = path.flow_id,
+                       .run_number = run_number,
+                       .step_name = path.step_name,
+                       .task_id = created.int64(0, 4)});
+        if (task.heartbeat_ts && (*rows)[1].affected() == 1)
+            tell(run_update(path.flow_id, (*rows)[1]));
         co_return Task{
             .flow_id = path.flow_id,
             .run_number = run_number,
@@ -419,7 +445,18 @@ public:
         auto order = co_await lock_order(path.flow_id, path.run, &path);
         auto rows = checked(co_await write_queries(queries, std::move(order)));
         if (!rows) co_return rows.take_error();
-        co_return (*rows)[1].affected() == 1;
+        if ((*rows)[0].affected() == 1) tell(run_update(path.flow_id, (*rows)[0]));
+        const Rows& task = (*rows)[1];
+        const bool updated = task.affected() == 1;
+        if (updated) {
+            tell(RowChange{.table = RowChange::Table::tasks,
+                           .operation = RowChange::Operation::update,
+                           .flow_id = path.flow_id,
+                           .run_number = task.int64(0, 0),
+                           .step_name = path.step_name,
+                           .task_id = task.int64(0, 1)});
+        }
+        co_return updated;
     }
 
     Async<std::int64_t> add_metadata(TaskPath path, std::vector<NewMetadata> records,
@@ -441,7 +478,20 @@ public:
         insert.value(ts_epoch).sql(", v.tags::jsonb, v.system_tags::jsonb, k.run_id, k.task_name");
         from_task_rows(insert, path, {&field_names, &values, &types, &users, &tags, &system_tags},
                        "field_name, value, type, user_name, tags, system_tags");
-        co_return co_await insert_below_task(task_lookup(path), std::move(insert));
+        auto inserted = co_await insert_below_task(task_lookup(path), std::move(insert));
+        if (!inserted) co_return inserted.take_error();
+        if (watched()) {
+            std::vector<RowChange> changes;
+            for (const auto& record : records) {
+                changes.push_back(below_task(RowChange{.table = RowChange::Table::metadata,
+                                                       .field_name = record.field_name,
+                                                       .value = record.value,
+                                                       .tags = tag_strings(record.tags)},
+                                             path, *inserted));
+            }
+            tell(std::move(changes));
+        }
+        co_return inserted->rows.affected();
     }
 
     Async<std::vector<Metadata>> list_task_metadata(TaskPath path,
@@ -493,9 +543,23 @@ public:
                         &attempts, &tags, &system_tags},
                        "name, location, ds_type, sha, type, content_type, user_name, attempt_id, "
                        "tags, system_tags");
-        // An artifact already stored for this attempt is kept as it is and not counted.
-        insert.sql(" ON CONFLICT DO NOTHING");
-        co_return co_await insert_below_task(task_lookup(path), std::move(insert));
+        // An artifact already stored for this attempt is kept as it is and not counted, nor
+        // told of.
+        insert.sql(" ON CONFLICT DO NOTHING RETURNING name, attempt_id");
+        auto inserted = co_await insert_below_task(task_lookup(path), std::move(insert));
+        if (!inserted) co_return inserted.take_error();
+        if (watched()) {
+            std::vector<RowChange> changes;
+            const Rows& rows = inserted->rows;
+            for (int row = 0; row < rows.size(); ++row) {
+                changes.push_back(below_task(RowChange{.table = RowChange::Table::artifacts,
+                                                       .attempt_id = rows.int64(row, 1),
+                                                       .name = rows.text(row, 0)},
+                                             path, *inserted));
+            }
+            tell(std::move(changes));
+        }
+        co_return inserted->rows.affected();
     }
 
     Async<Artifact> get_artifact(TaskPath path, std::string name,
@@ -574,10 +638,43 @@ public:
     }
 
 private:
-    static pg::PoolOptions pool_options(const PostgresOptions& options,
-                                        const std::string& conninfo) {
-        return pg::PoolOptions{conninfo, options.pool_min, options.pool_max, options.timeout,
-                               options.statement_timeout};
+    static pg::PoolOptions pool_options(const PostgresOptions& options, const std::string& conninfo,
+                                        std::shared_ptr<pg::OwnBackends> own_backends) {
+        return pg::PoolOptions{conninfo,        options.pool_min,          options.pool_max,
+                               options.timeout, options.statement_timeout, std::move(own_backends)};
+    }
+
+    bool watched() {
+        if (own_backends_->behind_pooler()) return false;
+        std::lock_guard lock(sink_mutex_);
+        return sink_ != nullptr;
+    }
+
+    // Tells the sink of changes the store committed, in the order they were written. Behind
+    // a pooler the change feed hears them instead.
+    void tell(std::vector<RowChange> changes) {
+        if (own_backends_->behind_pooler()) return;
+        std::shared_ptr<const ChangeSink> sink;
+        {
+            std::lock_guard lock(sink_mutex_);
+            sink = sink_;
+        }
+        if (!sink) return;
+        for (auto& change : changes) (*sink)(std::move(change));
+    }
+
+    void tell(RowChange change) {
+        std::vector<RowChange> changes;
+        changes.push_back(std::move(change));
+        tell(std::move(changes));
+    }
+
+    // An update of the run whose number is the first column of `updated`'s first row.
+    static RowChange run_update(const std::string& flow_id, const Rows& updated) {
+        return RowChange{.table = RowChange::Table::runs,
+                         .operation = RowChange::Operation::update,
+                         .flow_id = flow_id,
+                         .run_number = updated.int64(0, 0)};
     }
 
     static asio::awaitable<void> fill(pg::Pool& pool) {
@@ -829,14 +926,32 @@ private:
         return query.sql(") WITH ORDINALITY AS v(").sql(names).sql(", n) ORDER BY v.n");
     }
 
-    // Runs a task lookup and an insert that selects its task the same way, in one
-    // transaction; returns how many rows were inserted.
-    Async<std::int64_t> insert_below_task(Query lookup, Query insert) {
+    // What an insert below a task wrote: its task's numbers, and the insert's rows.
+    struct InsertedBelowTask {
+        std::int64_t task_id;
+        std::int64_t run_number;
+        Rows rows;
+    };
+
+    // Runs a task lookup (task_lookup) and an insert that selects its task the same way, in
+    // one transaction.
+    Async<InsertedBelowTask> insert_below_task(Query lookup, Query insert) {
         std::vector<Query> queries{std::move(lookup), std::move(insert)};
         auto rows = checked(co_await write_queries(queries));
         if (!rows) co_return rows.take_error();
-        if (rows->front().empty()) co_return Error::register_first();
-        co_return (*rows)[1].affected();
+        const Rows& task = rows->front();
+        if (task.empty()) co_return Error::register_first();
+        co_return InsertedBelowTask{task.int64(0, 0), task.int64(0, 1), std::move((*rows)[1])};
+    }
+
+    // A change of a row below the path's task, with the task's keys.
+    static RowChange below_task(RowChange change, const TaskPath& path,
+                                const InsertedBelowTask& inserted) {
+        change.flow_id = path.flow_id;
+        change.run_number = inserted.run_number;
+        change.step_name = path.step_name;
+        change.task_id = inserted.task_id;
+        return change;
     }
 
     const std::string conninfo_;
@@ -846,9 +961,13 @@ private:
     const Clock* clock_;
     const std::int64_t first_analyze_rows_;
     const std::shared_ptr<const pg::SchemaPreparation> schema_;
+    // Before the pools, whose connections count themselves in it until they close.
+    const std::shared_ptr<pg::OwnBackends> own_backends_;
     pg::PoolSet writers_;
     std::unique_ptr<pg::PoolSet> readers_;
     pg::KnownNumbers known_numbers_;
+    std::mutex sink_mutex_;
+    std::shared_ptr<const ChangeSink> sink_;
     std::unique_ptr<pg::ChangeFeed> feed_;
     std::atomic<std::uint64_t> unavailable_errors_{0};
     std::atomic<std::uint64_t> timeout_errors_{0};
@@ -895,6 +1014,7 @@ Async<MutatedTags> PostgresStore::mutate_run_tags(RunPath path, TagMutation muta
         co_await roll_back(connection);
         co_return tag_mutation_error(*failure);
     }
+    if (mutated && mutated->changed) tell(run_update(path.flow_id, run));
     co_return mutated;
 }
 

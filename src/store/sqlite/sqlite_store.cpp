@@ -1,11 +1,11 @@
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <boost/json.hpp>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
+#include "store/change_tags.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
 #include "store/sqlite/sqlite_operations.hpp"
 #include "store/sqlite/sqlite_schema.hpp"
@@ -55,18 +55,6 @@ private:
     std::mutex mutex_;
     std::vector<std::unique_ptr<Connection>> idle_;
 };
-
-// The strings of a JSON array of tags; nothing for other JSON.
-std::vector<std::string> tag_list(const JsonText& tags) {
-    std::vector<std::string> list;
-    boost::system::error_code error;
-    auto parsed = boost::json::parse(tags, error);
-    if (error || !parsed.is_array()) return list;
-    for (const auto& tag : parsed.as_array()) {
-        if (tag.is_string()) list.emplace_back(tag.as_string());
-    }
-    return list;
-}
 
 std::unique_ptr<Connection> open_writer_connection(const SqliteOptions& options) {
     auto db = std::make_unique<Connection>(options.path, Connection::Access::read_write,
@@ -226,7 +214,7 @@ public:
             changes.push_back(RowChange{.table = RowChange::Table::metadata,
                                         .field_name = record.field_name,
                                         .value = record.value,
-                                        .tags = tag_list(record.tags)});
+                                        .tags = tag_strings(record.tags)});
         }
         auto write = writer_.submit<std::int64_t>(
             [path, records = std::move(records), ts_epoch](Connection& db) {
