@@ -15,7 +15,7 @@ per frame received.
 
 The sockets belong to bench/ws_listener.cpp (--client cxx, the default; the build's
 ws-latency-listener target, found as bench/ws-latency-listener beside --binary), one thread
-that takes a few microseconds of CPU a frame; this script only writes, and also prints its
+that takes 11-21 us of CPU a frame; this script only writes, and also prints its
 own CPU per frame (driver_cpu_us_per_frame). --client python listens with this script's
 asyncio client instead, which took 111-212 us a frame: at 200 sockets, half of one of the
 2 cores the server shares, enough to decide much of the p99.
@@ -281,6 +281,9 @@ def main():
     args = parser.parse_args()
     if not args.listener:
         args.listener = os.path.join(os.path.dirname(args.binary), "bench", "ws-latency-listener")
+    if args.client == "cxx" and args.sockets and not os.access(args.listener, os.X_OK):
+        parser.error(f"no listener at {args.listener}: build it (ninja -C build "
+                     "ws-latency-listener), name it with --listener, or use --client python")
 
     workdir = tempfile.mkdtemp(prefix="mf-ws-bench-")
     api_port, ui_port = free_port(), free_port()
