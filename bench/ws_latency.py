@@ -3,20 +3,28 @@
 
 Starts `metadata-service serve` on SQLite (or on the PostgreSQL URL given) with its UI
 listener, opens N websockets that each subscribe to the home page's resource (`/runs` with the
-UI's time filter, and the bench's flow: client_mix's tasks update their own run faster than a
-Python client parses frames on 200 sockets, while the server still reloads and filters those
-updates for every socket), then creates runs through the metadata API one after the other and times,
-for every socket, the frame announcing each run against the moment the write was
-acknowledged (a frame that comes before the acknowledgement counts as 0). Optionally `wrk`'s
-client_mix script runs beside it as background load. Prints the median and p99 in ms; then,
-to tell the server's share from this client's, the fraction of frames the server wrote within
-10, 25, 50 and 100 ms of the change reaching it (its mf_ws_event_to_frame_seconds histogram),
-and this client's CPU time per frame received.
-With --idle-sockets N, then also opens N more websockets that each subscribe and stay idle,
-and prints how much the server's resident memory grew (VmRSS, MiB).
+UI's time filter, and the bench's flow: client_mix's tasks update their own run, and the
+server still reloads and filters those updates for every socket), then creates runs through
+the metadata API one after the other and times, for every socket, the frame announcing each
+run against the moment the write was acknowledged (a frame that comes before the
+acknowledgement counts as 0). Optionally `wrk`'s client_mix script runs beside it as
+background load. Prints the median and p99 in ms; then, to tell the server's share from the
+client's, the fraction of frames the server wrote within 10, 25, 50 and 100 ms of the change
+reaching it (its mf_ws_event_to_frame_seconds histogram), and the listening client's CPU time
+per frame received.
+
+The sockets belong to bench/ws_listener.cpp (--client cxx, the default; the build's
+ws-latency-listener target, found as bench/ws-latency-listener beside --binary), one thread
+that takes 11-21 us of CPU a frame; this script only writes, and also prints its
+own CPU per frame (driver_cpu_us_per_frame). --client python listens with this script's
+asyncio client instead, which took 111-212 us a frame: at 200 sockets, half of one of the
+2 cores the server shares, enough to decide much of the p99.
+With --idle-sockets N, then also opens N more websockets (this script's client) that each
+subscribe and stay idle, and prints how much the server's resident memory grew (VmRSS, MiB).
 
   bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100
   bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100 --client-mix 16
+  bench/ws_latency.py --binary build/metadata-service --sockets 200 --runs 100 --client python
   bench/ws_latency.py --binary build/metadata-service --sockets 0 --idle-sockets 2000
 """
 
@@ -143,6 +151,23 @@ def post(port, path, body="{}"):
     return json.loads(payload)
 
 
+def home_resource():
+    """The home page's resource for the bench's flow, with the UI's 30-day time filter."""
+    since_ms = int(time.time() * 1000) - 30 * 86400 * 1000
+    return f"/runs?ts_epoch%3Age={since_ms}&flow_id=WsBench"
+
+
+def write_runs(args, api_port):
+    """Creates the runs one after the other; each run's number and when it was acknowledged."""
+    post(api_port, "/flows/WsBench")
+    acknowledged = {}
+    for _ in range(args.runs):
+        run = post(api_port, "/flows/WsBench/run")
+        acknowledged[run["run_number"]] = time.monotonic()
+        time.sleep(args.interval)
+    return acknowledged
+
+
 async def listen(ws, uuid, arrivals):
     while True:
         text = await ws.receive()
@@ -153,37 +178,72 @@ async def listen(ws, uuid, arrivals):
             arrivals.setdefault(frame["data"]["run_number"], []).append(time.monotonic())
 
 
-async def measure(args, api_port, ui_port):
+async def measure_python(args, api_port, ui_port):
+    """This process listens, on its event loop, while a thread of it writes."""
     sockets = []
     arrivals = {}
-    since_ms = int(time.time() * 1000) - 30 * 86400 * 1000
+    resource = home_resource()
     for i in range(args.sockets):
         ws = await WebSocket.connect(ui_port)
-        ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"home-{i}",
-                            "resource": f"/runs?ts_epoch%3Age={since_ms}&flow_id=WsBench"}))
+        ws.send(json.dumps({"type": "SUBSCRIBE", "uuid": f"home-{i}", "resource": resource}))
         sockets.append(ws)
     listeners = [asyncio.create_task(listen(ws, f"home-{i}", arrivals))
                  for i, ws in enumerate(sockets)]
     await asyncio.sleep(1)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, post, api_port, "/flows/WsBench")
-    acknowledged = {}
     cpu_before = time.process_time()
-    for _ in range(args.runs):
-        run = await loop.run_in_executor(None, post, api_port, "/flows/WsBench/run")
-        acknowledged[run["run_number"]] = time.monotonic()
-        await asyncio.sleep(args.interval)
+    acknowledged = await asyncio.get_running_loop().run_in_executor(None, write_runs, args,
+                                                                    api_port)
     await asyncio.sleep(2)
     client_cpu = time.process_time() - cpu_before
     for task in listeners:
         task.cancel()
+    return acknowledged, arrivals, client_cpu, None
+
+
+def measure_cxx(args, api_port, ui_port):
+    """bench/ws_listener.cpp listens; this process only writes."""
+    listener = subprocess.Popen(
+        [args.listener, "--port", str(ui_port), "--sockets", str(args.sockets), "--resource",
+         home_resource()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if listener.stdout.readline() != "ready\n":
+            raise RuntimeError(f"{args.listener} did not get ready: exit {listener.wait()}")
+        cpu_before = time.process_time()
+        acknowledged = write_runs(args, api_port)
+        time.sleep(2)
+        driver_cpu = time.process_time() - cpu_before
+        listener.stdin.close()
+        output = listener.stdout.read()
+        if listener.wait() != 0:
+            raise RuntimeError(f"{args.listener} failed: exit {listener.returncode}")
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+    arrivals = {}
+    client_cpu = None
+    for line in output.splitlines():
+        first, second = line.split()
+        if first == "cpu_seconds":
+            client_cpu = float(second)
+        else:
+            arrivals.setdefault(int(first), []).append(float(second))
+    return acknowledged, arrivals, client_cpu, driver_cpu
+
+
+def measure(args, api_port, ui_port):
+    """Every frame's latency in ms, the frames missing, the listening client's CPU seconds and
+    (with --client cxx) the writing script's."""
+    acknowledged, arrivals, client_cpu, driver_cpu = (
+        measure_cxx(args, api_port, ui_port) if args.client == "cxx"
+        else asyncio.run(measure_python(args, api_port, ui_port)))
     latencies = []
     missing = 0
     for run_number, ack in acknowledged.items():
         times = arrivals.get(run_number, [])
         missing += args.sockets - len(times)
         latencies += [max(0.0, t - ack) * 1000 for t in times]
-    return latencies, missing, client_cpu
+    return latencies, missing, client_cpu, driver_cpu
 
 
 def server_within(api_port):
@@ -205,6 +265,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default="build/metadata-service")
+    parser.add_argument("--client", choices=("cxx", "python"), default="cxx",
+                        help="who listens: bench/ws_listener.cpp, or this script's asyncio")
+    parser.add_argument("--listener",
+                        help="the C++ listener (default: bench/ws-latency-listener beside "
+                             "--binary)")
     parser.add_argument("--database", help="a postgresql:// URL (default: a fresh SQLite file)")
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--runs", type=int, default=100)
@@ -214,6 +279,11 @@ def main():
     parser.add_argument("--idle-sockets", type=int, default=0,
                         help="then the memory of this many idle subscribed sockets (0: none)")
     args = parser.parse_args()
+    if not args.listener:
+        args.listener = os.path.join(os.path.dirname(args.binary), "bench", "ws-latency-listener")
+    if args.client == "cxx" and args.sockets and not os.access(args.listener, os.X_OK):
+        parser.error(f"no listener at {args.listener}: build it (ninja -C build "
+                     "ws-latency-listener), name it with --listener, or use --client python")
 
     workdir = tempfile.mkdtemp(prefix="mf-ws-bench-")
     api_port, ui_port = free_port(), free_port()
@@ -242,8 +312,8 @@ def main():
                  f"http://127.0.0.1:{api_port}"], stdout=subprocess.DEVNULL,
                 env=dict(os.environ, BENCH_RUN=str(run)))
             time.sleep(1)
-        latencies, missing, client_cpu = (asyncio.run(measure(args, api_port, ui_port))
-                                          if args.sockets else ([], 0, 0.0))
+        latencies, missing, client_cpu, driver_cpu = (
+            measure(args, api_port, ui_port) if args.sockets else ([], 0, 0.0, None))
         if wrk:
             wrk.terminate()
             wrk.wait()
@@ -264,11 +334,15 @@ def main():
         return 0
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
-    print(f"sockets={args.sockets} runs={args.runs} client_mix={args.client_mix} "
+    print(f"client={args.client} sockets={args.sockets} runs={args.runs} "
+          f"client_mix={args.client_mix} "
           f"frames={len(latencies)} missing={missing} "
           f"median_ms={statistics.median(latencies):.2f} p99_ms={p99:.2f} "
           f"max_ms={latencies[-1]:.2f} load_1min={os.getloadavg()[0]:.2f}")
-    print(f"{server_share} client_cpu_us_per_frame={client_cpu / max(1, len(latencies)) * 1e6:.0f}")
+    per_frame = max(1, len(latencies)) / 1e6
+    driver_share = (f" driver_cpu_us_per_frame={driver_cpu / per_frame:.0f}"
+                    if driver_cpu is not None else "")
+    print(f"{server_share} client_cpu_us_per_frame={client_cpu / per_frame:.0f}{driver_share}")
     return 0 if missing == 0 else 1
 
 
