@@ -644,21 +644,19 @@ private:
                                options.timeout, options.statement_timeout, std::move(own_backends)};
     }
 
-    bool watched() {
-        if (own_backends_->behind_pooler()) return false;
+    // Where the store tells its own commits: none before watch_changes, nor behind a pooler,
+    // where the change feed hears them instead.
+    std::shared_ptr<const ChangeSink> own_changes_sink() {
+        if (own_backends_->behind_pooler()) return nullptr;
         std::lock_guard lock(sink_mutex_);
-        return sink_ != nullptr;
+        return sink_;
     }
 
-    // Tells the sink of changes the store committed, in the order they were written. Behind
-    // a pooler the change feed hears them instead.
+    bool watched() { return own_changes_sink() != nullptr; }
+
+    // Tells the sink of changes the store committed, in the order they were written.
     void tell(std::vector<RowChange> changes) {
-        if (own_backends_->behind_pooler()) return;
-        std::shared_ptr<const ChangeSink> sink;
-        {
-            std::lock_guard lock(sink_mutex_);
-            sink = sink_;
-        }
+        const auto sink = own_changes_sink();
         if (!sink) return;
         for (auto& change : changes) (*sink)(std::move(change));
     }
