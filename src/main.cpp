@@ -200,6 +200,11 @@ int main(int argc, char** argv) {
     fixture_command->add_option("--foreach-tasks", fixture_tasks,
                                 "tasks of the big run's foreach step, instead of the scale's");
     fixture_command->add_option("--flow", fixture_flow, "the flow's name");
+    bool fixture_as_written = false;
+    fixture_command->add_flag(
+        "--as-written", fixture_as_written,
+        "PostgreSQL: leave the tables as the load wrote them, without statistics or visibility "
+        "map (by default they are vacuumed and analyzed, as autovacuum leaves them later)");
 
     CLI11_PARSE(app, argc, argv);
     if (copy_command->parsed()) return copy(copy_from, copy_to);
@@ -208,6 +213,7 @@ int main(int argc, char** argv) {
         fixture.flow_id = fixture_flow;
         if (fixture_runs > 0) fixture.runs = fixture_runs;
         if (fixture_tasks > 0) fixture.big_step_tasks = fixture_tasks;
+        fixture.vacuum_analyze = !fixture_as_written;
         return generate_fixture(fixture_database, fixture);
     }
     // With no database named, the reference's MF_METADATA_DB_* variables choose PostgreSQL.
