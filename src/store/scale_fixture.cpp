@@ -218,7 +218,9 @@ LoadedFixture load_into_postgres(const std::string& url, const ScaleFixture& fix
     }
     // Fresh statistics and visibility map, as autovacuum leaves them after such a load: the
     // plans differ before it (index-only scans).
-    for (const char* table : kTables) db.execute(std::string("VACUUM ANALYZE ") + table);
+    if (fixture.vacuum_analyze) {
+        for (const char* table : kTables) db.execute(std::string("VACUUM ANALYZE ") + table);
+    }
     LoadedFixture loaded;
     pg::Rows ids = db.execute(big_run_query(fixture.flow_id));
     loaded.big_run_number = ids.int64(0, 0);

@@ -16,6 +16,9 @@ struct ScaleFixture {
     std::int64_t runs = 2'000;
     std::int64_t big_step_tasks = 50'000;
     std::int64_t first_ts_epoch = 1'700'000'000'000;  // the oldest run's, in ms
+    // PostgreSQL: VACUUM ANALYZE after the load, as autovacuum leaves the tables some time after
+    // it; without, the tables are as written, before any statistics or visibility map.
+    bool vacuum_analyze = true;
 
     // Scale 1 is the size; 10 is ten times the runs and the big step, for manual runs.
     static ScaleFixture at_scale(int scale);

@@ -452,28 +452,24 @@ private:
     // tasks_cut_first); each row then carries its place in the whole list, mf_position.
     Result<Ok> tasks(const UiScope& scope, const UiStatusClock& clock, const UiListQuery* cut) {
         q_.sql("WITH ");
-        if (cut && kPostgres) {
-            // The page's attempt records and _task_ok artifacts come from one range scan per
-            // step of its tasks (their ids within the step, mf_ranges), not a descent per task:
+        if (cut) {
+            if (auto ok = task_window(*cut); !ok) return ok;
+            // PostgreSQL reads the page's attempt records and _task_ok artifacts by one range
+            // scan per step of its tasks (their ids within the step), not a descent per task:
             // a page's tasks of a step are about consecutive in id, as both their ids and
             // their times grow as they are created.
-            if (auto ok = task_window(*cut); !ok) return ok;
-            q_.sql(
-                ", mf_ranges AS (SELECT flow_id, run_number, step_name, min(task_id) AS low, "
-                "max(task_id) AS high FROM mf_window GROUP BY flow_id, run_number, step_name), "
-                "att AS (");
-            attempts(scope, "mf_window", "mf_ranges");
-        } else if (cut) {
-            if (auto ok = task_window(*cut); !ok) return ok;
+            if constexpr (kPostgres) step_ranges("mf_window", "mf_ranges");
             q_.sql(", mf_once AS (");
-            single_attempts("mf_window");
+            single_attempts("mf_window", kPostgres ? "mf_ranges" : "");
             // The window's tasks that may have attempts other than 0 (a record of one), or
             // whose attempt_ok record names no attempt: their attempts are derived in full.
             q_.sql(
                 "), mf_several AS (SELECT p.* FROM mf_window p WHERE p.task_id IN (SELECT "
                 "task_id FROM mf_retried) OR p.task_id IN (SELECT task_id FROM mf_once WHERE "
-                "mf_unnamed_attempt = 1)), att AS (");
-            attempts(scope, "mf_several");
+                "mf_unnamed_attempt = 1))");
+            if constexpr (kPostgres) step_ranges("mf_several", "mf_several_ranges");
+            q_.sql(", att AS (");
+            attempts(scope, "mf_several", kPostgres ? "mf_several_ranges" : "");
             q_.sql(
                 " UNION ALL SELECT task_id, attempt_id, started_at, attempt_finished_at, "
                 "task_ok_finished_at, task_ok_location, attempt_ok, next_started_at, "
@@ -486,6 +482,14 @@ private:
         q_.sql(") ");
         task_rows(scope, clock, cut != nullptr);
         return Ok{};
+    }
+
+    // ", name AS (...)": per step of the tasks of `of`, the lowest and highest task_id.
+    void step_ranges(std::string_view of, std::string_view name) {
+        q_.sql(", ").sql(name).sql(
+            " AS (SELECT flow_id, run_number, step_name, min(task_id) AS low, max(task_id) AS "
+            "high FROM ");
+        q_.sql(of).sql(" GROUP BY flow_id, run_number, step_name)");
     }
 
     // What a page's window needs of a task: its key, and every column task_order may name.
@@ -691,32 +695,49 @@ private:
     // _task_ok artifact of the task is of attempt 0 (all but the retried few): one aggregate
     // per task, without the grouping by attempt and the passes over each task's attempts.
     // mf_unnamed_attempt marks a task with an attempt_ok record without tags, whose attempt
-    // attempts() derives otherwise. SQLite only: PostgreSQL derives every attempt in full.
-    void single_attempts(std::string_view of) {
-        const auto same_task = [](std::string_view alias) {
+    // attempts() derives otherwise. With `ranges` (PostgreSQL), the records and artifacts are
+    // read by those ranges of task ids, as attempts() reads them.
+    void single_attempts(std::string_view of, std::string_view ranges) {
+        q_.sql(
+            "SELECT u.task_id, (CASE WHEN count(u.record) > 0 THEN 0 END) AS attempt_id, "
+            "max(u.started_at) AS started_at, max(u.attempt_finished_at) AS attempt_finished_at, "
+            "max(u.task_ok_finished_at) AS task_ok_finished_at, max(u.task_ok_location) AS "
+            "task_ok_location, max(u.attempt_ok) AS attempt_ok, CAST(NULL AS BIGINT) AS "
+            "next_started_at, max(u.rows_before) AS mf_rows_before, count(u.record) AS "
+            "mf_attempts, max(u.unnamed) AS mf_unnamed_attempt FROM (");
+        const auto task_records = [&](std::string_view alias, const std::string& filter) {
             const std::string a(alias);
-            return a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
-                   ".step_name = p.step_name AND " + a + ".task_id = p.task_id AND ";
+            std::string key = a + ".flow_id = p.flow_id AND " + a +
+                              ".run_number = p.run_number AND " + a +
+                              ".step_name = p.step_name AND " + a + ".task_id";
+            key += ranges.empty() ? " = p.task_id AND " : " BETWEEN p.low AND p.high AND ";
+            return key + filter;
         };
-        q_.sql(
-            "SELECT p.task_id, (CASE WHEN count(m.task_id) > 0 OR count(a.task_id) > 0 THEN 0 "
-            "END) AS attempt_id, max(CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
-            "started_at, max(CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
-            "attempt_finished_at, max(a.ts_epoch) AS task_ok_finished_at, max(a.location) AS "
-            "task_ok_location, max(CASE WHEN m.field_name = 'attempt_ok' THEN ");
-        truth("m.value");
-        q_.sql(
-            " END) AS attempt_ok, CAST(NULL AS BIGINT) AS next_started_at, max(p.mf_rows_before) "
-            "AS mf_rows_before, count(m.task_id) + count(a.task_id) AS mf_attempts, max(CASE WHEN "
-            "m.field_name = 'attempt_ok' AND m.tags IS NULL THEN 1 ELSE 0 END) AS "
-            "mf_unnamed_attempt FROM ");
-        q_.sql(of).sql(" p");
-        // A task without a record of a later attempt has no _task_ok artifact but attempt 0's:
-        // at most one row, looked up before the task's records, once per task.
-        q_.sql(" LEFT JOIN artifact_v3 a ON ").sql(same_task("a") + "a.name = '_task_ok'");
-        q_.sql(" LEFT JOIN metadata_v3 m ON ")
-            .sql(same_task("m") + "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')");
-        q_.sql(" GROUP BY p.task_id");
+        const std::string from_table = std::string(ranges.empty() ? of : ranges) + " p";
+        bool first = true;
+        for (const auto& records :
+             index_sized("m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')")) {
+            q_.sql(first ? "" : " UNION ALL ");
+            first = false;
+            q_.sql(
+                "SELECT m.task_id, 1 AS record, (CASE WHEN m.field_name = 'attempt' THEN "
+                "m.ts_epoch END) AS started_at, (CASE WHEN m.field_name <> 'attempt' THEN "
+                "m.ts_epoch END) AS attempt_finished_at, CAST(NULL AS BIGINT) AS "
+                "task_ok_finished_at, CAST(NULL AS TEXT) AS task_ok_location, (CASE WHEN "
+                "m.field_name = 'attempt_ok' THEN ");
+            truth("m.value");
+            q_.sql(
+                " END) AS attempt_ok, (CASE WHEN m.field_name = 'attempt_ok' AND m.tags IS NULL "
+                "THEN 1 ELSE 0 END) AS unnamed, CAST(NULL AS BIGINT) AS rows_before");
+            keyed_join(from_table, "metadata_v3", "m", task_records("m", records));
+        }
+        q_.sql(" UNION ALL SELECT a.task_id, 1, NULL, NULL, a.ts_epoch, a.location, NULL, 0, NULL");
+        keyed_join(from_table, "artifact_v3", "a", task_records("a", "a.name = '_task_ok'"));
+        // Every task of `of` has a row, with or without records; a task in a range but not of
+        // `of` has no rows_before, and is left out.
+        q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, 0, ");
+        q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id HAVING ");
+        q_.sql("max(u.rows_before) IS NOT NULL");
     }
 
     // The rows of the tasks (tasks_v3 in the scope, or with `windowed` mf_window) with the

@@ -74,6 +74,19 @@ protected:
         return response.json().as_object().at("data").as_array();
     }
 
+    // Every page of run 1's timeline in `order`, `limit` rows a page, one after another.
+    json::array timeline_in_pages(const std::string& order, std::size_t limit, std::size_t rows) {
+        json::array pages;
+        for (std::size_t page = 1; page <= rows / limit + 1; ++page) {
+            const auto found = get_rows("/flows/F/runs/1/tasks?_order=" + order +
+                                        "&_limit=" + n(static_cast<std::int64_t>(limit)) +
+                                        "&_page=" + n(static_cast<std::int64_t>(page)));
+            EXPECT_LE(found.size(), limit);
+            for (const auto& row : found) pages.push_back(row);
+        }
+        return pages;
+    }
+
     json::object get_run(std::int64_t number) {
         auto response = server_.client().get("/flows/F/runs/" + n(number));
         EXPECT_EQ(response.status, 200u) << response.body;
@@ -309,20 +322,39 @@ TEST_F(UiStatus, TimelinePagesKeepEveryAttemptAcrossPageBoundaries) {
             get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=" + order + ",%2Battempt_id");
         ASSERT_EQ(whole.size(), 15u) << order;
         for (std::size_t limit = 1; limit <= 16; ++limit) {
-            json::array pages;
-            for (std::size_t page = 1; page <= whole.size() / limit + 1; ++page) {
-                const auto rows = get_rows("/flows/F/runs/1/tasks?_order=" + order +
-                                           "&_limit=" + n(static_cast<std::int64_t>(limit)) +
-                                           "&_page=" + n(static_cast<std::int64_t>(page)));
-                EXPECT_LE(rows.size(), limit);
-                for (const auto& row : rows) pages.push_back(row);
-            }
-            EXPECT_EQ(pages, whole) << order << ", " << limit << " a page";
+            EXPECT_EQ(timeline_in_pages(order, limit, whole.size()), whole)
+                << order << ", " << limit << " a page";
         }
     }
     // A stored filter still cuts first; a derived one does not, and both agree.
     EXPECT_EQ(get_rows("/flows/F/runs/1/tasks?_order=%2Bts_epoch&_limit=2&task_id=11"),
               get_rows("/flows/F/runs/1/tasks?_order=%2Battempt_id&_limit=2&task_id=11"));
+}
+
+// A page's attempts are read by ranges of task ids, which hold the tasks of other pages when a
+// step's ids do not follow its tasks' times: those are left out, and every page is still
+// right.
+TEST_F(UiStatus, TimelinePagesAreRightWhenTaskIdsDoNotFollowTheirTimes) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    const std::int64_t ids_in_time_order[] = {17, 11, 19, 10, 15, 13, 18, 12, 16, 14};
+    std::int64_t offset = 0;
+    for (std::int64_t id : ids_in_time_order) {
+        task(1, id, kNowMs - 50'000 + offset * 10, kNowS - 1);
+        record(1, id, "attempt", "0", 0, kNowMs - 45'000 + offset);
+        if (id % 3 == 0)
+            record(1, id, "attempt_ok", id % 2 == 0 ? "True" : "False", 0,
+                   kNowMs - 44'000 + offset);
+        ++offset;
+    }
+    record(1, 13, "attempt", "1", 1, kNowMs - 30'000);  // retried: two rows
+    task_ok(1, 16, 0, kNowMs - 43'000);
+    const auto whole =
+        get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=%2Bts_epoch,%2Battempt_id");
+    ASSERT_EQ(whole.size(), 11u);
+    for (std::size_t limit = 1; limit <= 11; ++limit) {
+        EXPECT_EQ(timeline_in_pages("%2Bts_epoch", limit, whole.size()), whole)
+            << limit << " a page";
+    }
 }
 
 }  // namespace
