@@ -20,7 +20,7 @@ struct ScaleFixture {
     // it; without, the tables are as written, before any statistics or visibility map.
     bool vacuum_analyze = true;
 
-    // Scale 1 is the size; 10 is ten times the runs and the big step, for manual runs.
+    // Scale 1 is the benchmarks' size; 10 is ten times the runs and the big step, for manual runs.
     static ScaleFixture at_scale(int scale);
 };
 

@@ -466,10 +466,10 @@ private:
             q_.sql(
                 "), mf_several AS (SELECT p.* FROM mf_window p WHERE p.task_id IN (SELECT "
                 "task_id FROM mf_retried) OR p.task_id IN (SELECT task_id FROM mf_once WHERE "
-                "mf_unnamed_attempt = 1))");
-            if constexpr (kPostgres) step_ranges("mf_several", "mf_several_ranges");
-            q_.sql(", att AS (");
-            attempts(scope, "mf_several", kPostgres ? "mf_several_ranges" : "");
+                "mf_unnamed_attempt = 1)), att AS (");
+            // Those few are looked up by their keys: a range between two of them far apart
+            // would read and group the attempts of every task between.
+            attempts(scope, "mf_several");
             q_.sql(
                 " UNION ALL SELECT task_id, attempt_id, started_at, attempt_finished_at, "
                 "task_ok_finished_at, task_ok_location, attempt_ok, next_started_at, "
@@ -613,14 +613,20 @@ private:
         }
     }
 
+    // "<alias> is of the task p" (a row of a table of tasks), or with `by_range` "of a task in
+    // p's range of task ids in its step" (a row of step_ranges()).
+    static std::string of_task(std::string_view alias, bool by_range) {
+        const std::string a(alias);
+        return a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
+               ".step_name = p.step_name AND " + a + ".task_id" +
+               (by_range ? " BETWEEN p.low AND p.high" : " = p.task_id");
+    }
+
     // Each attempt of the scope's tasks. With `of`, of that table's tasks, looked up by each
     // task's key, and a row with a null attempt_id for a task without any (what a left join of
     // the tasks would give, without its scans); each row carries its task's mf_rows_before and
-    // its own place in the list, mf_position. With `ranges` (rows of flow_id, run_number,
-    // step_name and the lowest and highest task_id of `of`'s tasks in that step), the records
-    // and artifacts are read by one range of task ids per row of `ranges` instead of by each
-    // task's key, and the other tasks' attempts in those ranges are left out.
-    void attempts(const UiScope& scope, std::string_view of, std::string_view ranges = {}) {
+    // its own place in the list, mf_position.
+    void attempts(const UiScope& scope, std::string_view of) {
         const bool keyed = !of.empty();
         // The rows of `table` (as `alias`) that `filter` keeps.
         auto from = [&](std::string_view table, std::string_view alias, const std::string& filter) {
@@ -631,11 +637,8 @@ private:
                 return;
             }
             q_.sql(", CAST(NULL AS BIGINT) AS rows_before");
-            const std::string task = ranges.empty() ? " = p.task_id" : " BETWEEN p.low AND p.high";
-            keyed_join(std::string(ranges.empty() ? of : ranges) + " p", table, alias,
-                       a + ".flow_id = p.flow_id AND " + a + ".run_number = p.run_number AND " + a +
-                           ".step_name = p.step_name AND " + a + ".task_id" + task + " AND " +
-                           filter);
+            keyed_join(std::string(of) + " p", table, alias,
+                       of_task(alias, false) + " AND " + filter);
         };
         if (keyed) q_.sql("SELECT * FROM (");
         // The next attempt's start ends an attempt too: next_started_at.
@@ -684,8 +687,6 @@ private:
             q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, ");
             q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id, u.attempt_id)");
             q_.sql(" g WHERE (g.attempt_id IS NOT NULL OR g.mf_attempts = 0)");
-            // A task in a range but not of `of` has no row of `of`, so no mf_rows_before.
-            if (!ranges.empty()) q_.sql(" AND g.mf_rows_before IS NOT NULL");
         } else {
             q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id");
         }
@@ -695,25 +696,18 @@ private:
     // _task_ok artifact of the task is of attempt 0 (all but the retried few): one aggregate
     // per task, without the grouping by attempt and the passes over each task's attempts.
     // mf_unnamed_attempt marks a task with an attempt_ok record without tags, whose attempt
-    // attempts() derives otherwise. With `ranges` (PostgreSQL), the records and artifacts are
-    // read by those ranges of task ids, as attempts() reads them.
+    // attempts() derives otherwise. With `ranges` (step_ranges() of `of`), the records and
+    // artifacts are read by one range scan per step instead of a lookup per task.
     void single_attempts(std::string_view of, std::string_view ranges) {
         q_.sql(
             "SELECT u.task_id, (CASE WHEN count(u.record) > 0 THEN 0 END) AS attempt_id, "
             "max(u.started_at) AS started_at, max(u.attempt_finished_at) AS attempt_finished_at, "
             "max(u.task_ok_finished_at) AS task_ok_finished_at, max(u.task_ok_location) AS "
             "task_ok_location, max(u.attempt_ok) AS attempt_ok, CAST(NULL AS BIGINT) AS "
-            "next_started_at, max(u.rows_before) AS mf_rows_before, count(u.record) AS "
-            "mf_attempts, max(u.unnamed) AS mf_unnamed_attempt FROM (");
-        const auto task_records = [&](std::string_view alias, const std::string& filter) {
-            const std::string a(alias);
-            std::string key = a + ".flow_id = p.flow_id AND " + a +
-                              ".run_number = p.run_number AND " + a +
-                              ".step_name = p.step_name AND " + a + ".task_id";
-            key += ranges.empty() ? " = p.task_id AND " : " BETWEEN p.low AND p.high AND ";
-            return key + filter;
-        };
-        const std::string from_table = std::string(ranges.empty() ? of : ranges) + " p";
+            "next_started_at, max(u.rows_before) AS mf_rows_before, (CASE WHEN count(u.record) "
+            "> 0 THEN 1 ELSE 0 END) AS mf_attempts, max(u.unnamed) AS mf_unnamed_attempt FROM (");
+        const bool by_range = !ranges.empty();
+        const std::string looked_up_by = std::string(by_range ? ranges : of) + " p";
         bool first = true;
         for (const auto& records :
              index_sized("m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')")) {
@@ -729,15 +723,17 @@ private:
             q_.sql(
                 " END) AS attempt_ok, (CASE WHEN m.field_name = 'attempt_ok' AND m.tags IS NULL "
                 "THEN 1 ELSE 0 END) AS unnamed, CAST(NULL AS BIGINT) AS rows_before");
-            keyed_join(from_table, "metadata_v3", "m", task_records("m", records));
+            keyed_join(looked_up_by, "metadata_v3", "m",
+                       of_task("m", by_range) + " AND " + records);
         }
         q_.sql(" UNION ALL SELECT a.task_id, 1, NULL, NULL, a.ts_epoch, a.location, NULL, 0, NULL");
-        keyed_join(from_table, "artifact_v3", "a", task_records("a", "a.name = '_task_ok'"));
-        // Every task of `of` has a row, with or without records; a task in a range but not of
-        // `of` has no rows_before, and is left out.
+        keyed_join(looked_up_by, "artifact_v3", "a",
+                   of_task("a", by_range) + " AND a.name = '_task_ok'");
+        // Every task of `of` has a row, with or without records.
         q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, 0, ");
-        q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id HAVING ");
-        q_.sql("max(u.rows_before) IS NOT NULL");
+        q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id");
+        // A task in a range but not of `of` has no rows_before.
+        if (by_range) q_.sql(" HAVING max(u.rows_before) IS NOT NULL");
     }
 
     // The rows of the tasks (tasks_v3 in the scope, or with `windowed` mf_window) with the

@@ -40,31 +40,33 @@ protected:
     }
 
     void task(std::int64_t run_number, std::int64_t task_id, std::int64_t ts_epoch,
-              std::optional<std::int64_t> heartbeat) {
+              std::optional<std::int64_t> heartbeat, const std::string& step = "end") {
         server_.execute(
             "INSERT INTO tasks_v3 (flow_id, run_number, step_name, task_id, ts_epoch, "
             "last_heartbeat_ts) VALUES ('F', " +
-            n(run_number) + ", 'end', " + n(task_id) + ", " + n(ts_epoch) + ", " +
+            n(run_number) + ", '" + step + "', " + n(task_id) + ", " + n(ts_epoch) + ", " +
             (heartbeat ? n(*heartbeat) : "NULL") + ")");
     }
 
     // A metadata record of the task, tagged with its attempt.
     void record(std::int64_t run_number, std::int64_t task_id, const std::string& field,
-                const std::string& value, std::int64_t attempt, std::int64_t ts_epoch) {
+                const std::string& value, std::int64_t attempt, std::int64_t ts_epoch,
+                const std::string& step = "end") {
         server_.execute(
             "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
             "value, type, ts_epoch, tags, system_tags) VALUES ('F', " +
-            n(run_number) + ", 'end', " + n(task_id) + ", '" + field + "', '" + value + "', '" +
-            field + "', " + n(ts_epoch) + ", '[\"attempt_id:" + n(attempt) + "\"]', 'null')");
+            n(run_number) + ", '" + step + "', " + n(task_id) + ", '" + field + "', '" + value +
+            "', '" + field + "', " + n(ts_epoch) + ", '[\"attempt_id:" + n(attempt) +
+            "\"]', 'null')");
     }
 
     // The task's _task_ok artifact of an attempt.
     void task_ok(std::int64_t run_number, std::int64_t task_id, std::int64_t attempt,
-                 std::int64_t ts_epoch) {
+                 std::int64_t ts_epoch, const std::string& step = "end") {
         server_.execute(
             "INSERT INTO artifact_v3 (flow_id, run_number, step_name, task_id, name, location, "
             "ds_type, attempt_id, ts_epoch, tags, system_tags) VALUES ('F', " +
-            n(run_number) + ", 'end', " + n(task_id) + ", '_task_ok', 'ok/" + n(attempt) +
+            n(run_number) + ", '" + step + "', " + n(task_id) + ", '_task_ok', 'ok/" + n(attempt) +
             "', 'local', " + n(attempt) + ", " + n(ts_epoch) + ", '[]', '[]')");
     }
 
@@ -331,27 +333,36 @@ TEST_F(UiStatus, TimelinePagesKeepEveryAttemptAcrossPageBoundaries) {
               get_rows("/flows/F/runs/1/tasks?_order=%2Battempt_id&_limit=2&task_id=11"));
 }
 
-// A page's attempts are read by ranges of task ids, which hold the tasks of other pages when a
-// step's ids do not follow its tasks' times: those are left out, and every page is still
-// right.
+// A page's attempts are read by ranges of task ids per step, which hold the tasks of other
+// pages when a step's ids do not follow its tasks' times: those are left out, and every page
+// is still right. Two steps' tasks interleave on each page, with retried tasks far apart.
 TEST_F(UiStatus, TimelinePagesAreRightWhenTaskIdsDoNotFollowTheirTimes) {
     run(1, kNowMs - 60'000, kNowS - 1);
-    const std::int64_t ids_in_time_order[] = {17, 11, 19, 10, 15, 13, 18, 12, 16, 14};
+    server_.execute(
+        "INSERT INTO steps_v3 (flow_id, run_number, step_name, ts_epoch) VALUES ('F', 1, "
+        "'start', " +
+        n(kNowMs - 60'000) + ")");
+    const std::int64_t ids_in_time_order[] = {17, 11, 19, 10, 15, 13, 18, 12, 16, 14,
+                                              27, 21, 29, 20, 25, 23, 28, 22, 26, 24};
     std::int64_t offset = 0;
     for (std::int64_t id : ids_in_time_order) {
-        task(1, id, kNowMs - 50'000 + offset * 10, kNowS - 1);
-        record(1, id, "attempt", "0", 0, kNowMs - 45'000 + offset);
-        if (id % 3 == 0)
-            record(1, id, "attempt_ok", id % 2 == 0 ? "True" : "False", 0,
-                   kNowMs - 44'000 + offset);
+        const std::string step = offset % 2 == 0 ? "start" : "end";
+        task(1, id, kNowMs - 50'000 + offset * 10, kNowS - 1, step);
+        record(1, id, "attempt", "0", 0, kNowMs - 45'000 + offset, step);
+        if (id % 3 == 0) {
+            record(1, id, "attempt_ok", id % 2 == 0 ? "True" : "False", 0, kNowMs - 44'000 + offset,
+                   step);
+        }
+        if (id == 13 || id == 24) {  // retried: two rows each
+            record(1, id, "attempt", "1", 1, kNowMs - 30'000 + offset, step);
+        }
+        if (id == 16) task_ok(1, id, 0, kNowMs - 43'000, step);
         ++offset;
     }
-    record(1, 13, "attempt", "1", 1, kNowMs - 30'000);  // retried: two rows
-    task_ok(1, 16, 0, kNowMs - 43'000);
     const auto whole =
         get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=%2Bts_epoch,%2Battempt_id");
-    ASSERT_EQ(whole.size(), 11u);
-    for (std::size_t limit = 1; limit <= 11; ++limit) {
+    ASSERT_EQ(whole.size(), 22u);
+    for (std::size_t limit = 1; limit <= 22; ++limit) {
         EXPECT_EQ(timeline_in_pages("%2Bts_epoch", limit, whole.size()), whole)
             << limit << " a page";
     }
