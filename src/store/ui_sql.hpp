@@ -602,7 +602,8 @@ private:
     // Whether the task p has a record of attempt 0 among those its later records leave out:
     // an attempt or attempt-done record of value '0', an attempt_ok record tagged
     // attempt_id:0, a _task_ok artifact of attempt 0 (the complements of the partial indexes'
-    // conditions). Each is small, so PostgreSQL reads them from its covering index.
+    // conditions). Each is small, so PostgreSQL reads them from its covering index. The
+    // artifact first: a finished attempt has one, and its index is a fifth the size.
     void attempt_zero_recorded() {
         const std::string zero =
             std::string(
@@ -610,10 +611,10 @@ private:
                 "('attempt', 'attempt-done') AND m.value = '0') OR (m.field_name = 'attempt_ok' "
                 "AND m.tags = ") +
             (kPostgres ? "'[\"attempt_id:0\"]'::jsonb))" : "'[\"attempt_id:0\"]'))");
-        q_.sql("EXISTS (SELECT 1 FROM metadata_v3 m WHERE ").sql(of_task("m", false));
-        q_.sql(" AND ").sql(index_sized(zero).front()).sql(") OR EXISTS (SELECT 1 FROM ");
-        q_.sql("artifact_v3 a WHERE ").sql(of_task("a", false));
-        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id = 0)");
+        q_.sql("EXISTS (SELECT 1 FROM artifact_v3 a WHERE ").sql(of_task("a", false));
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id = 0) OR EXISTS (SELECT 1 FROM ");
+        q_.sql("metadata_v3 m WHERE ").sql(of_task("m", false)).sql(" AND ");
+        q_.sql(index_sized(zero).front()).sql(")");
     }
 
     // " FROM outer, table alias WHERE key", the table's rows looked up by each row of outer
