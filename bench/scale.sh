@@ -106,8 +106,8 @@ for read in "home page|$ui/runs?_order=-ts_epoch&_limit=30&_group_limit=31" \
   wrk_row "$read"
 done
 echo
-# Every page of the big run's timeline, one request at a time, three rounds: each round's time
-# and one page's latency over them all.
+# Every page of the big run's timeline, one request at a time: a first round on its own, then
+# three rounds, each round's time and one page's latency over them all.
 python3 bench/timeline_pages.py "$ui_port" "$flow/runs/$run/tasks" 3
 echo
 echo "server at the end: $(memory)"

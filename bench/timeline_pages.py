@@ -2,7 +2,9 @@
 """A run's whole timeline as the UI reads it: every page of its tasks in the UI's order, one
 request at a time on one connection, for a number of rounds. Prints each round's time and the
 latency of one page over every page of every round (p50, p99, max), and checks that every
-round returned the same rows.
+round returned the same rows. A first round, before those, is reported on its own: it is the
+first timeline a server reads after it starts, whose pages also pay for warming the
+database's connections (catalog caches, the first plans of each statement).
 
 Usage: bench/timeline_pages.py UI_PORT TASKS_PATH [ROUNDS]
   e.g. bench/timeline_pages.py 8083 /flows/ScaleFlow/runs/2000/tasks 3
@@ -46,17 +48,23 @@ def main():
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     connections = {port: http.client.HTTPConnection("127.0.0.1", port, timeout=300)
                    for port in ports}
+    first = {}
     totals = {port: [] for port in ports}
     pages = {port: [] for port in ports}
     digests = set()
-    for _ in range(rounds):
+    for round_number in range(rounds + 1):
         for port in ports:
             total, rows, size, latencies, digest = one_round(connections[port], path)
+            digests.add((rows, digest))
+            if round_number == 0:
+                first[port] = (total, max(latencies))
+                continue
             totals[port].append(total)
             pages[port].extend(latencies)
-            digests.add((rows, digest))
     for port in ports:
         ms = [latency * 1000 for latency in pages[port]]
+        print(f"port {port}: first round {first[port][0]:.2f} s, its slowest page "
+              f"{first[port][1] * 1000:.1f} ms")
         print(f"port {port}: whole timeline {rows} tasks, {size} bytes: "
               f"{', '.join(f'{total:.2f}' for total in totals[port])} s "
               f"(median {statistics.median(totals[port]):.2f} s); one page over {len(ms)} "

@@ -209,6 +209,12 @@ int main(int argc, char** argv) {
     fixture_command->add_option("--foreach-tasks", fixture_tasks,
                                 "tasks of the big run's foreach step, instead of the scale's");
     fixture_command->add_option("--flow", fixture_flow, "the flow's name");
+    std::int64_t fixture_retry_every = 0;
+    fixture_command
+        ->add_option("--retry-every", fixture_retry_every,
+                     "retry every N-th task of the foreach step once (its first attempt failed); "
+                     "0 for none")
+        ->check(CLI::NonNegativeNumber);
     bool fixture_as_written = false;
     fixture_command->add_flag(
         "--as-written", fixture_as_written,
@@ -223,6 +229,7 @@ int main(int argc, char** argv) {
         if (fixture_runs > 0) fixture.runs = fixture_runs;
         if (fixture_tasks > 0) fixture.big_step_tasks = fixture_tasks;
         fixture.vacuum_analyze = !fixture_as_written;
+        fixture.retry_every = fixture_retry_every;
         return generate_fixture(fixture_database, fixture);
     }
     // With no database named, the reference's MF_METADATA_DB_* variables choose PostgreSQL.

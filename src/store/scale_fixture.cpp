@@ -127,22 +127,34 @@ std::vector<std::string> fixture_statements(const ScaleFixture& fixture, const D
     const std::string first_body_task =
         "(SELECT min(task_id) FROM tasks_v3 WHERE flow_id = " + flow + " AND step_name = " + body +
         ")";
+    // A retried task has a second attempt: attempt 0 failed (its attempt_ok is false), and
+    // attempt 1 wrote every metadata row and artifact again, a minute later.
+    const std::string retried = fixture.retry_every > 0
+                                    ? "(t.step_name = " + body + " AND (t.task_id - " +
+                                          first_body_task + ") % " +
+                                          std::to_string(fixture.retry_every) + " = 0)"
+                                    : std::string("1 = 0");
+    const std::string attempts = " CROSS JOIN (VALUES (0), (1)) AS n";
+    const std::string of_attempt = " AND (n.column1 = 0 OR " + retried + ")";
     statements.push_back(
         "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, value, "
         "type, user_name, ts_epoch, tags, system_tags, run_id, task_name) SELECT t.flow_id, "
         "t.run_number, t.step_name, t.task_id, CASE WHEN f.column1 <> '*path*' THEN f.column1 "
         "WHEN t.step_name = " +
         body +
-        " THEN 'foreach-execution-path' ELSE 'script-name' END, CASE WHEN f.column1 <> '*path*' "
-        "THEN f.column2 WHEN t.step_name = " +
+        " THEN 'foreach-execution-path' ELSE 'script-name' END, CASE WHEN f.column1 IN "
+        "('attempt', 'attempt-done') THEN CAST(n.column1 AS TEXT) WHEN f.column1 = 'attempt_ok' "
+        "AND n.column1 = 0 AND " +
+        retried + " THEN 'False' WHEN f.column1 <> '*path*' THEN f.column2 WHEN t.step_name = " +
         body + " THEN " + body + " || ':' || CAST(t.task_id - " + first_body_task +
         " AS TEXT) ELSE 'scale_flow.py' END, CASE WHEN f.column1 <> '*path*' THEN f.column3 "
         "WHEN t.step_name = " +
         body + " THEN 'foreach-execution-path' ELSE 'script-name' END, " + user +
-        ", t.ts_epoch + 5, " + sql.json("f.column4") +
+        ", t.ts_epoch + 5 + n.column1 * 60000, " +
+        sql.json("replace(f.column4, 'attempt_id:0', 'attempt_id:' || CAST(n.column1 AS TEXT))") +
         ", NULL, t.run_id, t.task_name FROM tasks_v3 t CROSS JOIN (VALUES " +
-        std::string(kMetadataRows) + ") AS f WHERE t.flow_id = " + flow +
-        " ORDER BY t.task_id, f.column5");
+        std::string(kMetadataRows) + ") AS f" + attempts + " WHERE t.flow_id = " + flow +
+        of_attempt + " ORDER BY t.task_id, n.column1, f.column5");
     std::string artifact_rows;
     for (int i = 0; i < kFixtureArtifactsPerTask; ++i) {
         if (i > 0) artifact_rows += ", ";
@@ -154,9 +166,10 @@ std::vector<std::string> fixture_statements(const ScaleFixture& fixture, const D
         "run_id, task_name) SELECT t.flow_id, t.run_number, t.step_name, t.task_id, a.column1, "
         "':root:/tmp/ds/.metaflow', 'local', " +
         sql.hex40("t.task_id * 16 + a.column2") + ", 'metaflow.artifact', 'pickle-v4', " + user +
-        ", 0, t.ts_epoch + 7, " + tags + ", " + system_tags +
-        ", t.run_id, t.task_name FROM tasks_v3 t CROSS JOIN (VALUES " + artifact_rows +
-        ") AS a WHERE t.flow_id = " + flow + " ORDER BY t.task_id, a.column2");
+        ", n.column1, t.ts_epoch + 7 + n.column1 * 60000, " + tags + ", " + system_tags +
+        ", t.run_id, t.task_name FROM tasks_v3 t CROSS JOIN (VALUES " + artifact_rows + ") AS a" +
+        attempts + " WHERE t.flow_id = " + flow + of_attempt +
+        " ORDER BY t.task_id, n.column1, a.column2");
     return statements;
 }
 

@@ -10,7 +10,7 @@ namespace mf {
 // tables: `runs` runs, each with a "start" and an "end" step of one task, and the
 // newest run also with a foreach step "body" of `big_step_tasks` tasks. Every task has
 // kFixtureMetadataPerTask metadata rows and kFixtureArtifactsPerTask artifacts of attempt 0,
-// as a finished attempt leaves them.
+// as a finished attempt leaves them (a retried task has them again for attempt 1).
 struct ScaleFixture {
     std::string flow_id = "ScaleFlow";
     std::int64_t runs = 2'000;
@@ -19,6 +19,9 @@ struct ScaleFixture {
     // PostgreSQL: VACUUM ANALYZE after the load, as autovacuum leaves the tables some time after
     // it; without, the tables are as written, before any statistics or visibility map.
     bool vacuum_analyze = true;
+    // Every retry_every-th task of the foreach step (foreach index 0, then every so many) was
+    // retried once: its attempt 0 failed, and its attempt 1 wrote its rows again. 0: none.
+    std::int64_t retry_every = 0;
 
     // Scale 1 is the benchmarks' size; 10 is ten times the runs and the big step, for manual runs.
     static ScaleFixture at_scale(int scale);

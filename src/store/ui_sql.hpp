@@ -119,7 +119,9 @@ private:
     // A text column holding a whole number, as an integer; null otherwise.
     void whole_number(std::string_view column) {
         if constexpr (kPostgres) {
-            q_.sql("(CASE WHEN ").sql(column).sql(" ~ '^[0-9]{1,9}$' THEN CAST(").sql(column);
+            // translate() rather than a regular expression: a timeline page parses thousands.
+            q_.sql("(CASE WHEN octet_length(").sql(column).sql(") BETWEEN 1 AND 9 AND translate(");
+            q_.sql(column).sql(", '0123456789', '') = '' THEN CAST(").sql(column);
             q_.sql(" AS INTEGER) END)");
         } else {
             q_.sql("(CASE WHEN ").sql(column).sql(" GLOB '[0-9]*' AND ").sql(column);
@@ -130,8 +132,14 @@ private:
     // The number after the first "attempt_id:" in the text of a tag list; null without one.
     void tagged_attempt(std::string_view tags) {
         if constexpr (kPostgres) {
-            q_.sql("CAST(substring(CAST(").sql(tags).sql(" AS TEXT) from 'attempt_id:(\\d{1,9})')");
-            q_.sql(" AS INTEGER)");
+            // The client's form, a first tag "attempt_id:N", without the regular expression
+            // (several microseconds a record) that any other form falls back on.
+            const std::string first = "(" + std::string(tags) + " ->> 0)";
+            q_.sql("(CASE WHEN left(").sql(first).sql(", 11) = 'attempt_id:' AND octet_length(");
+            q_.sql(first).sql(") BETWEEN 12 AND 20 AND translate(substr(").sql(first);
+            q_.sql(", 12), '0123456789', '') = '' THEN CAST(substr(").sql(first).sql(", 12) AS ");
+            q_.sql("INTEGER) ELSE CAST(substring(CAST(").sql(tags);
+            q_.sql(" AS TEXT) from 'attempt_id:(\\d{1,9})') AS INTEGER) END)");
         } else {
             const std::string digits = "substr(" + std::string(tags) + ", instr(" +
                                        std::string(tags) + ", 'attempt_id:') + 11)";
@@ -498,38 +506,53 @@ private:
 
     // The tasks (mf_window) whose rows hold the page's places. A task has a row per attempt, so
     // a place in the list is the task's place plus the extra rows (attempts beyond one) of the
-    // tasks before it. Only a task with a record of an attempt other than 0 can have extra rows:
-    // those few are found by partial indexes and their attempts derived first. The window then
-    // starts that many extra rows before the page, at most.
+    // tasks before it. Only a task with a record of an attempt other than 0 (mf_retried, found
+    // by partial indexes) can have extra rows. Its extra rows are counted from those records
+    // alone, without deriving its attempts: they are its attempts other than 0, less one when
+    // it has no record of attempt 0 (a probe of its attempt-0 records, for the few whose later
+    // records do not tell). The window then starts that many extra rows before the page, at
+    // most, and keeps the tasks whose rows may reach into the page: those starting in it, or
+    // fewer rows before it than the most extra rows of one task.
     Result<Ok> task_window(const UiListQuery& query) {
         const UiScope& scope = query.scope;
-        q_.sql("mf_signal AS (SELECT m.task_id FROM metadata_v3 m WHERE 1 = 1");
-        scope_below_run(scope, "m");
-        q_.sql(" AND ").sql(later_attempt_record("m"));
-        q_.sql(" UNION SELECT a.task_id FROM artifact_v3 a WHERE 1 = 1");
+        q_.sql(
+            "mf_later AS (SELECT s.task_id, count(DISTINCT CASE WHEN s.attempt_id <> 0 THEN "
+            "s.attempt_id END) AS mf_later, max(CASE WHEN s.attempt_id = 0 THEN 1 ELSE 0 END) AS "
+            "mf_zero FROM (");
+        bool first = true;
+        for (const auto& records : index_sized(later_attempt_record("m"))) {
+            q_.sql(first ? "" : " UNION ALL ");
+            first = false;
+            q_.sql("SELECT m.task_id, ");
+            record_attempt("m");
+            q_.sql(" AS attempt_id FROM metadata_v3 m WHERE 1 = 1");
+            scope_below_run(scope, "m");
+            q_.sql(" AND ").sql(records);
+        }
+        q_.sql(" UNION ALL SELECT a.task_id, a.attempt_id FROM artifact_v3 a WHERE 1 = 1");
         scope_below_run(scope, "a");
-        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id <> 0), mf_retried AS (SELECT ");
-        q_.sql(kTaskKey).sql(", 0 AS mf_rows_before");
-        keyed_join("mf_signal s", "tasks_v3", "t", "t.task_id = s.task_id");
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id <> 0) s GROUP BY s.task_id), ");
+        q_.sql("mf_retried AS (SELECT ").sql(kTaskKey).sql(", l.mf_later, l.mf_zero");
+        keyed_join("mf_later l", "tasks_v3", "t", "t.task_id = l.task_id");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
-        q_.sql("), mf_retried_att AS (");
-        attempts(scope, "mf_retried");
-        q_.sql(
-            "), mf_extra AS (SELECT c.*, x.mf_extra FROM (SELECT task_id, count(*) - 1 AS "
-            "mf_extra FROM mf_retried_att GROUP BY task_id HAVING count(*) > 1) x JOIN mf_retried "
-            "c ON c.task_id = x.task_id), mf_skip AS (SELECT CASE WHEN e.extra < ");
+        q_.sql("), mf_extra AS (SELECT p.*, p.mf_later - 1 + (CASE WHEN p.mf_zero = 1 OR ");
+        attempt_zero_recorded();
+        q_.sql(" THEN 1 ELSE 0 END) AS mf_extra FROM mf_retried p WHERE p.mf_later > 0), ");
+        q_.sql("mf_skip AS (SELECT CASE WHEN e.extra < ");
         integer(query.offset);
         q_.sql(" THEN ");
         integer(query.offset);
-        q_.sql(" - e.extra ELSE 0 END AS skip FROM (SELECT COALESCE(sum(mf_extra), 0) AS extra ");
+        q_.sql(" - e.extra ELSE 0 END AS skip, e.most FROM (SELECT COALESCE(sum(mf_extra), 0) AS ");
+        q_.sql("extra, COALESCE(max(mf_extra), 0) AS most ");
         // The window's tasks are the list's from mf_skip to the page's end. SQLite skips the
         // first ones by OFFSET along the list-order index without reading their rows;
         // PostgreSQL walks that index only under a constant limit, from the list's start.
         // The extra rows before each: a running sum over the window's tasks and the retried
         // ones in list order, a retried task after a window task of its own.
-        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.*, t.mf_place + t.mf_extra_before AS ");
-        q_.sql("mf_rows_before FROM (SELECT t.*, sum(t.mf_extra) OVER (ORDER BY ");
+        q_.sql("FROM mf_extra) e), mf_window AS (SELECT t.* FROM (SELECT t.*, t.mf_place + ");
+        q_.sql("t.mf_extra_before AS mf_rows_before FROM (SELECT t.*, sum(t.mf_extra) OVER ");
+        q_.sql("(ORDER BY ");
         task_order(query, "t");
         q_.sql(", t.mf_kind ROWS UNBOUNDED PRECEDING) AS mf_extra_before FROM (SELECT ");
         q_.sql(kTaskKey).sql(", t.mf_place, 0 AS mf_extra, 0 AS mf_kind FROM (SELECT t.*, ");
@@ -557,7 +580,41 @@ private:
         }
         q_.sql(") t) t WHERE t.mf_place >= (SELECT skip FROM mf_skip) UNION ALL SELECT ");
         q_.sql(kTaskKey).sql(", NULL, t.mf_extra, 1 FROM mf_extra t) t) t WHERE t.mf_kind = 0)");
+        q_.sql(" t WHERE t.mf_rows_before < ");
+        integer(query.offset + query.limit);
+        q_.sql(" AND t.mf_rows_before >= ");
+        integer(query.offset);
+        q_.sql(" - (SELECT most FROM mf_skip))");
         return Ok{};
+    }
+
+    // A metadata record's attempt: an attempt_ok record's from its tags, the others' from their
+    // value.
+    void record_attempt(std::string_view alias) {
+        const std::string a(alias);
+        q_.sql("(CASE WHEN " + a + ".field_name = 'attempt_ok' THEN ");
+        tagged_attempt(a + ".tags");
+        q_.sql(" ELSE ");
+        whole_number(a + ".value");
+        q_.sql(" END)");
+    }
+
+    // Whether the task p has a record of attempt 0 among those its later records leave out:
+    // an attempt or attempt-done record of value '0', an attempt_ok record tagged
+    // attempt_id:0, a _task_ok artifact of attempt 0 (the complements of the partial indexes'
+    // conditions). Each is small, so PostgreSQL reads them from its covering index. The
+    // artifact first: a finished attempt has one, and its index is a fifth the size.
+    void attempt_zero_recorded() {
+        const std::string zero =
+            std::string(
+                "m.field_name IN ('attempt', 'attempt-done', 'attempt_ok') AND ((m.field_name IN "
+                "('attempt', 'attempt-done') AND m.value = '0') OR (m.field_name = 'attempt_ok' "
+                "AND m.tags = ") +
+            (kPostgres ? "'[\"attempt_id:0\"]'::jsonb))" : "'[\"attempt_id:0\"]'))");
+        q_.sql("EXISTS (SELECT 1 FROM artifact_v3 a WHERE ").sql(of_task("a", false));
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id = 0) OR EXISTS (SELECT 1 FROM ");
+        q_.sql("metadata_v3 m WHERE ").sql(of_task("m", false)).sql(" AND ");
+        q_.sql(index_sized(zero).front()).sql(")");
     }
 
     // " FROM outer, table alias WHERE key", the table's rows looked up by each row of outer
@@ -667,12 +724,10 @@ private:
              index_sized("m.field_name IN ('attempt', 'attempt-done', 'attempt_ok')")) {
             q_.sql(first ? "" : " UNION ALL ");
             first = false;
-            q_.sql("SELECT m.task_id, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
-            tagged_attempt("m.tags");
-            q_.sql(" ELSE ");
-            whole_number("m.value");
+            q_.sql("SELECT m.task_id, ");
+            record_attempt("m");
             q_.sql(
-                " END) AS attempt_id, (CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
+                " AS attempt_id, (CASE WHEN m.field_name = 'attempt' THEN m.ts_epoch END) AS "
                 "started_at, (CASE WHEN m.field_name <> 'attempt' THEN m.ts_epoch END) AS "
                 "attempt_finished_at, CAST(NULL AS BIGINT) AS task_ok_finished_at, CAST(NULL AS "
                 "TEXT) AS task_ok_location, (CASE WHEN m.field_name = 'attempt_ok' THEN ");
@@ -685,7 +740,12 @@ private:
         from("artifact_v3", "a", "a.name = '_task_ok'");
         if (keyed) {
             q_.sql(" UNION ALL SELECT p.task_id, NULL, NULL, NULL, NULL, NULL, NULL, ");
-            q_.sql("p.mf_rows_before FROM ").sql(of).sql(" p) u GROUP BY u.task_id, u.attempt_id)");
+            // A record without an attempt number counts for none, as in the list derived in
+            // full; the task's own row (its rows_before set) stands for it without attempts.
+            q_.sql("p.mf_rows_before FROM ")
+                .sql(of)
+                .sql(" p) u WHERE u.attempt_id IS NOT NULL OR ");
+            q_.sql("u.rows_before IS NOT NULL GROUP BY u.task_id, u.attempt_id)");
             q_.sql(" g WHERE (g.attempt_id IS NOT NULL OR g.mf_attempts = 0)");
         } else {
             q_.sql(") u WHERE u.attempt_id IS NOT NULL GROUP BY u.task_id, u.attempt_id");

@@ -318,5 +318,43 @@ TEST_F(ScaleTest, ClientReadsAreCompleteOrderedIndexedAndStreamed) {
     EXPECT_GT(explained_, 8);
 }
 
+// A fixture with retried tasks: every retry_every-th foreach task has a failed attempt 0 and
+// a second attempt that wrote its metadata and artifacts again, as the client leaves them.
+TEST(ScaleFixtureRetries, RetriedTasksHaveAFailedAttemptAndASecondOne) {
+    TestServer server;
+    ScaleFixture fixture;
+    fixture.runs = 2;
+    fixture.big_step_tasks = 10;
+    fixture.retry_every = 4;
+    const auto loaded = load_scale_fixture(server.database_url(), fixture);
+    EXPECT_EQ(loaded.rows.at("metadata_v3"),
+              (2 * 2 + 10 + 3) * kFixtureMetadataPerTask);  // foreach indexes 0, 4, 8 twice
+    HttpClient client = server.client();
+    auto task_path = [&](std::int64_t foreach_index) {
+        return "/flows/" + fixture.flow_id + "/runs/" + std::to_string(loaded.big_run_number) +
+               "/steps/" + kFixtureForeachStep + "/tasks/" +
+               std::to_string(loaded.first_body_task_id + foreach_index);
+    };
+    for (std::int64_t index : {0, 1, 4}) {
+        SCOPED_TRACE(index);
+        const bool retried = index % 4 == 0;
+        std::set<std::string> outcomes;
+        const auto metadata = client.get(task_path(index) + "/metadata").json();
+        for (const auto& row : metadata.as_array()) {
+            const auto& field = row.as_object();
+            if (field.at("field_name") != "attempt_ok") continue;
+            outcomes.insert(json::serialize(field.at("tags")) + "=" +
+                            std::string(field.at("value").as_string()));
+        }
+        const std::set<std::string> expected =
+            retried ? std::set<std::string>{R"(["attempt_id:0"]=False)", R"(["attempt_id:1"]=True)"}
+                    : std::set<std::string>{R"(["attempt_id:0"]=True)"};
+        EXPECT_EQ(outcomes, expected);
+        const auto artifacts = array_of(client.get(task_path(index) + "/artifacts").json());
+        ASSERT_EQ(artifacts.size(), static_cast<std::size_t>(kFixtureArtifactsPerTask));
+        EXPECT_EQ(artifacts[0].at("attempt_id"), retried ? 1 : 0);
+    }
+}
+
 }  // namespace
 }  // namespace mf::testing

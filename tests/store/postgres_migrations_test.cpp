@@ -37,7 +37,8 @@ const std::vector<std::string> kVersions = {"1",
                                             "20261205000002",
                                             "20261205000003",
                                             "20261206000000",
-                                            "20261206000001"};
+                                            "20261206000001",
+                                            "20261206000002"};
 
 json::array versions_json(std::vector<std::string>::const_iterator from) {
     json::array list;
@@ -74,14 +75,14 @@ TEST_F(PostgresMigrationsTest, MigrateAppliesEverythingOnceThenStatusIsUpToDate)
 
     std::string first = cli("migrate");
     ASSERT_EQ(exit_status_, 0) << first;
-    EXPECT_NE(first.find("applied 20261206000001"), std::string::npos) << first;
+    EXPECT_NE(first.find("applied 20261206000002"), std::string::npos) << first;
     std::string second = cli("migrate");
     ASSERT_EQ(exit_status_, 0) << second;
     EXPECT_NE(second.find("nothing to apply"), std::string::npos) << second;
 
     auto after = json::parse(cli("db-status"));
     ASSERT_EQ(exit_status_, 0);
-    EXPECT_EQ(after, json::parse(R"({"is_up_to_date": true, "current_version": "20261206000001",
+    EXPECT_EQ(after, json::parse(R"({"is_up_to_date": true, "current_version": "20261206000002",
         "migration_in_progress": false, "db_schema_versions": )" +
                                  json::serialize(versions_json(kVersions.begin())) +
                                  R"(, "unapplied_migrations": []})"));
@@ -142,7 +143,7 @@ TEST_F(PostgresMigrationsTest, MigrationApiAnswersAsTheReference) {
     auto upgrade = client.patch("/upgrade", "");
     EXPECT_EQ(upgrade.status, 200u);
     EXPECT_EQ(upgrade.body, "upgrade success");
-    EXPECT_EQ(client.get("/db_schema_status").json().at("current_version"), "20261206000001");
+    EXPECT_EQ(client.get("/db_schema_status").json().at("current_version"), "20261206000002");
 }
 
 }  // namespace

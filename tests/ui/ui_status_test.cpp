@@ -368,5 +368,47 @@ TEST_F(UiStatus, TimelinePagesAreRightWhenTaskIdsDoNotFollowTheirTimes) {
     }
 }
 
+// A page counts the extra rows of the retried tasks before it from their records of attempts
+// other than 0 and a probe for attempt 0, without deriving their attempts: every form of record
+// gives the rows that deriving them does, whichever page boundary falls where.
+TEST_F(UiStatus, TimelinePagesCountEveryFormOfAttemptRecord) {
+    run(1, kNowMs - 60'000, kNowS - 1);
+    auto tagged = [&](std::int64_t task_id, const std::string& field, const std::string& value,
+                      const std::string& tags) {
+        server_.execute(
+            "INSERT INTO metadata_v3 (flow_id, run_number, step_name, task_id, field_name, "
+            "value, type, ts_epoch, tags, system_tags) VALUES ('F', 1, 'end', " +
+            n(task_id) + ", '" + field + "', '" + value + "', '" + field + "', " +
+            n(kNowMs - 40'000 + task_id) + ", " + tags + ", NULL)");
+    };
+    for (std::int64_t i = 0; i < 16; ++i) task(1, 10 + i, kNowMs - 50'000 + i * 10, kNowS - 1);
+    record(1, 10, "attempt", "0", 0, kNowMs - 45'000);
+    record(1, 11, "attempt", "1", 1, kNowMs - 45'000);    // a later attempt and no attempt 0
+    tagged(12, "attempt", "00", "'[\"attempt_id:0\"]'");  // attempt 0, not in its usual form
+    record(1, 12, "attempt", "1", 1, kNowMs - 44'000);
+    record(1, 13, "attempt", "0", 0, kNowMs - 45'000);  // attempt 2 named by a second tag
+    tagged(13, "attempt_ok", "True", "'[\"retry\", \"attempt_id:2\"]'");
+    tagged(14, "attempt", "abc", "NULL");               // no attempt number at all
+    record(1, 15, "attempt", "0", 0, kNowMs - 45'000);  // attempts 0 and 2, none between
+    record(1, 15, "attempt", "2", 2, kNowMs - 44'000);
+    record(1, 15, "attempt-done", "2", 2, kNowMs - 43'000);
+    task_ok(1, 16, 0, kNowMs - 45'000);  // attempt 0 and 3 known by their artifacts alone
+    task_ok(1, 16, 3, kNowMs - 44'000);
+    tagged(17, "attempt_ok", "False", "'[\"attempt_id:0\", \"attempt_id:1\"]'");
+    record(1, 17, "attempt", "1", 1, kNowMs - 44'000);
+    tagged(18, "attempt", "1234567890", "NULL");        // too long a number: none
+    record(1, 19, "attempt", "2", 2, kNowMs - 45'000);  // two later attempts, no attempt 0
+    record(1, 19, "attempt_ok", "True", 3, kNowMs - 44'000);
+    for (std::int64_t id = 20; id < 26; ++id) record(1, id, "attempt", "0", 0, kNowMs - 45'000);
+
+    const auto whole =
+        get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=%2Bts_epoch,%2Battempt_id");
+    ASSERT_EQ(whole.size(), 22u);
+    for (std::size_t limit = 1; limit <= 23; ++limit) {
+        EXPECT_EQ(timeline_in_pages("%2Bts_epoch", limit, whole.size()), whole)
+            << limit << " a page";
+    }
+}
+
 }  // namespace
 }  // namespace mf::testing

@@ -270,6 +270,25 @@ const std::vector<Migration>& migrations() {
           "CREATE INDEX CONCURRENTLY IF NOT EXISTS artifact_v3_idx_task_ok ON artifact_v3 "
           "(flow_id, run_number, step_name, task_id, attempt_id) INCLUDE (ts_epoch, location) "
           "WHERE name = '_task_ok'"}},
+        // The records of an attempt other than 0, covered: a timeline page counts the extra
+        // rows of a run's retried tasks from their attempt numbers, read from this index alone
+        // instead of a heap page per record. Records too large for an index entry are in the
+        // second one (in practice none), which replaces the index of all of them: read for
+        // those few, it walked every entry and its row. The conditions are the ones the UI's
+        // task list states (store/ui_sql.hpp).
+        {20261206000002,
+         false,
+         {"CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_later_attempt_values ON "
+          "metadata_v3 (flow_id, run_number, task_id) INCLUDE (field_name, value, tags) WHERE "
+          "((field_name IN ('attempt', 'attempt-done') AND value <> '0') OR (field_name = "
+          "'attempt_ok' AND tags <> '[\"attempt_id:0\"]'::jsonb)) AND octet_length(value) <= 256 "
+          "AND COALESCE(octet_length(CAST(tags AS TEXT)), 0) <= 256",
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS metadata_v3_idx_later_large_attempts ON "
+          "metadata_v3 (flow_id, run_number, task_id) WHERE ((field_name IN ('attempt', "
+          "'attempt-done') AND value <> '0') OR (field_name = 'attempt_ok' AND tags <> "
+          "'[\"attempt_id:0\"]'::jsonb)) AND NOT (octet_length(value) <= 256 AND "
+          "COALESCE(octet_length(CAST(tags AS TEXT)), 0) <= 256)",
+          "DROP INDEX CONCURRENTLY IF EXISTS metadata_v3_idx_later_attempts"}},
     };
     return all;
 }

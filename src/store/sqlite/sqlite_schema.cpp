@@ -155,9 +155,20 @@ CREATE INDEX artifact_v3_idx_task_ok
     WHERE name = '_task_ok';
 )sql";
 
+// The records of an attempt other than 0 with their attempt numbers: a timeline page counts
+// the extra rows of a run's retried tasks from this index alone. It replaces the index of the
+// same condition without them.
+constexpr const char* kLaterAttemptValues = R"sql(
+CREATE INDEX metadata_v3_idx_later_attempt_values
+    ON metadata_v3 (flow_id, run_number, task_id, field_name, value, tags)
+    WHERE ((field_name IN ('attempt', 'attempt-done') AND value <> '0') OR
+           (field_name = 'attempt_ok' AND tags <> '["attempt_id:0"]'));
+DROP INDEX metadata_v3_idx_later_attempts;
+)sql";
+
 // Append only: a released entry never changes, since databases already carry it.
 constexpr std::array kMigrations = {kInitialSchema, kRunArtifactOrderIndex, kTimelineIndexes,
-                                    kAttemptRecordIndexes};
+                                    kAttemptRecordIndexes, kLaterAttemptValues};
 
 int user_version(Connection& db) {
     Statement statement = db.prepare("PRAGMA user_version");
