@@ -129,7 +129,9 @@ private:
         }
     }
 
-    // The number after the first "attempt_id:" in the text of a tag list; null without one.
+    // The number of the first "attempt_id:N" in the text of a tag list; null without one.
+    // PostgreSQL reads up to 9 digits of the first one followed by a digit, SQLite all the
+    // digits of the first one: each store derives every attempt with the same one.
     void tagged_attempt(std::string_view tags) {
         if constexpr (kPostgres) {
             // The client's form, a first tag "attempt_id:N", without the regular expression
@@ -517,8 +519,8 @@ private:
         const UiScope& scope = query.scope;
         q_.sql(
             "mf_later AS (SELECT s.task_id, count(DISTINCT CASE WHEN s.attempt_id <> 0 THEN "
-            "s.attempt_id END) AS mf_later, max(CASE WHEN s.attempt_id = 0 THEN 1 ELSE 0 END) AS "
-            "mf_zero FROM (");
+            "s.attempt_id END) AS mf_later_attempts, max(CASE WHEN s.attempt_id = 0 THEN 1 ELSE "
+            "0 END) AS mf_zero FROM (");
         bool first = true;
         for (const auto& records : index_sized(later_attempt_record("m"))) {
             q_.sql(first ? "" : " UNION ALL ");
@@ -532,13 +534,15 @@ private:
         q_.sql(" UNION ALL SELECT a.task_id, a.attempt_id FROM artifact_v3 a WHERE 1 = 1");
         scope_below_run(scope, "a");
         q_.sql(" AND a.name = '_task_ok' AND a.attempt_id <> 0) s GROUP BY s.task_id), ");
-        q_.sql("mf_retried AS (SELECT ").sql(kTaskKey).sql(", l.mf_later, l.mf_zero");
+        q_.sql("mf_retried AS (SELECT ").sql(kTaskKey).sql(", l.mf_later_attempts, l.mf_zero");
         keyed_join("mf_later l", "tasks_v3", "t", "t.task_id = l.task_id");
         scope_below_run(scope, "t");
         if (auto ok = conditions(query, "t"); !ok) return ok;
-        q_.sql("), mf_extra AS (SELECT p.*, p.mf_later - 1 + (CASE WHEN p.mf_zero = 1 OR ");
+        q_.sql(
+            "), mf_extra AS (SELECT p.*, p.mf_later_attempts - 1 + (CASE WHEN p.mf_zero = 1 OR ");
         attempt_zero_recorded();
-        q_.sql(" THEN 1 ELSE 0 END) AS mf_extra FROM mf_retried p WHERE p.mf_later > 0), ");
+        q_.sql(
+            " THEN 1 ELSE 0 END) AS mf_extra FROM mf_retried p WHERE p.mf_later_attempts > 0), ");
         q_.sql("mf_skip AS (SELECT CASE WHEN e.extra < ");
         integer(query.offset);
         q_.sql(" THEN ");
@@ -602,8 +606,8 @@ private:
     // Whether the task p has a record of attempt 0 among those its later records leave out:
     // an attempt or attempt-done record of value '0', an attempt_ok record tagged
     // attempt_id:0, a _task_ok artifact of attempt 0 (the complements of the partial indexes'
-    // conditions). Each is small, so PostgreSQL reads them from its covering index. The
-    // artifact first: a finished attempt has one, and its index is a fifth the size.
+    // conditions). The artifact first: a finished attempt has one, and its index is a fifth
+    // the size of the records'.
     void attempt_zero_recorded() {
         const std::string zero =
             std::string(
@@ -612,9 +616,11 @@ private:
                 "AND m.tags = ") +
             (kPostgres ? "'[\"attempt_id:0\"]'::jsonb))" : "'[\"attempt_id:0\"]'))");
         q_.sql("EXISTS (SELECT 1 FROM artifact_v3 a WHERE ").sql(of_task("a", false));
-        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id = 0) OR EXISTS (SELECT 1 FROM ");
-        q_.sql("metadata_v3 m WHERE ").sql(of_task("m", false)).sql(" AND ");
-        q_.sql(index_sized(zero).front()).sql(")");
+        q_.sql(" AND a.name = '_task_ok' AND a.attempt_id = 0)");
+        for (const auto& records : index_sized(zero)) {
+            q_.sql(" OR EXISTS (SELECT 1 FROM metadata_v3 m WHERE ").sql(of_task("m", false));
+            q_.sql(" AND ").sql(records).sql(")");
+        }
     }
 
     // " FROM outer, table alias WHERE key", the table's rows looked up by each row of outer

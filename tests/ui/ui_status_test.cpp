@@ -396,15 +396,21 @@ TEST_F(UiStatus, TimelinePagesCountEveryFormOfAttemptRecord) {
     task_ok(1, 16, 3, kNowMs - 44'000);
     tagged(17, "attempt_ok", "False", "'[\"attempt_id:0\", \"attempt_id:1\"]'");
     record(1, 17, "attempt", "1", 1, kNowMs - 44'000);
-    tagged(18, "attempt", "1234567890", "NULL");        // too long a number: none
+    tagged(18, "attempt", "1234567890", "NULL");        // ten digits: none on PostgreSQL
     record(1, 19, "attempt", "2", 2, kNowMs - 45'000);  // two later attempts, no attempt 0
     record(1, 19, "attempt_ok", "True", 3, kNowMs - 44'000);
-    for (std::int64_t id = 20; id < 26; ++id) record(1, id, "attempt", "0", 0, kNowMs - 45'000);
+    // Attempt 0 known by a record too large for an index entry, in its tags or its value.
+    const std::string large(300, 'x');
+    tagged(20, "attempt", "0", "'[\"attempt_id:0\", \"" + large + "\"]'");
+    record(1, 20, "attempt", "1", 1, kNowMs - 44'000);
+    tagged(21, "attempt_ok", "False " + large, "'[\"attempt_id:0\"]'");
+    record(1, 21, "attempt", "1", 1, kNowMs - 44'000);
+    for (std::int64_t id = 22; id < 26; ++id) record(1, id, "attempt", "0", 0, kNowMs - 45'000);
 
     const auto whole =
         get_rows("/flows/F/runs/1/tasks?_limit=1000&_order=%2Bts_epoch,%2Battempt_id");
-    ASSERT_EQ(whole.size(), 22u);
-    for (std::size_t limit = 1; limit <= 23; ++limit) {
+    ASSERT_EQ(whole.size(), 24u);
+    for (std::size_t limit = 1; limit <= 25; ++limit) {
         EXPECT_EQ(timeline_in_pages("%2Bts_epoch", limit, whole.size()), whole)
             << limit << " a page";
     }
